@@ -1,0 +1,50 @@
+"""aksml: Azure ML v1 ``AksWebservice`` / ``AksEndpoint`` as Pulumi components for Kubernetes.
+
+Heavy parts are imported lazily (PEP 562) so that ``aksml.runtime`` -- the server inside the
+pod -- never imports Pulumi, and ``aksml.spec`` stays importable without Kubernetes libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from typing import TYPE_CHECKING, Any
+
+from aksml.errors import WebserviceException
+
+try:
+    __version__ = importlib.metadata.version("aksml")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    "AksWebservice": "aksml.webservice",
+    "AksEndpoint": "aksml.endpoint",
+    "AksServiceDeploymentConfiguration": "aksml.spec",
+    "AksEndpointDeploymentConfiguration": "aksml.spec",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from aksml.endpoint import AksEndpoint
+    from aksml.spec import AksEndpointDeploymentConfiguration, AksServiceDeploymentConfiguration
+    from aksml.webservice import AksWebservice
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aksml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "AksEndpoint",
+    "AksEndpointDeploymentConfiguration",
+    "AksServiceDeploymentConfiguration",
+    "AksWebservice",
+    "WebserviceException",
+    "__version__",
+]

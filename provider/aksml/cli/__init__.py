@@ -1,0 +1,47 @@
+"""The ``aksml`` command line (typer + rich).
+
+Each sub-command lives in its own module exposing ``register(app)``; heavy imports happen
+inside the command functions so ``aksml --help`` stays fast. User errors print one line and
+exit 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from aksml.contract import EXIT_USAGE
+from aksml.errors import WebserviceException
+
+app = typer.Typer(
+    name="aksml",
+    help="Deploy ML models as authenticated scoring endpoints on Kubernetes (Azure ML v1 parity).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# modules that define sub-commands; each has register(app: typer.Typer) -> None
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+for _module in _COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one clear error line to stderr and return the exit (raise it) with code 2."""
+    first = message.strip().splitlines() or ["error"]
+    typer.echo(f"error: {' '.join(line.strip() for line in first)}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except WebserviceException as exc:
+        raise SystemExit(fail(exc.message).exit_code) from None
+    except KeyboardInterrupt:
+        sys.exit(130)

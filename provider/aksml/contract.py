@@ -1,0 +1,161 @@
+"""The runtime contract: every name that both the pod spec (``aksml.plan``) and the scoring
+server (``aksml.runtime``) must agree on. One module owns them; both sides import it.
+
+Nothing here imports Pulumi or Kubernetes. Each runtime setting has a CLI flag for
+``aksml serve`` and an environment variable (the Deployment sets the variables).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class RuntimeSetting:
+    """One setting of ``aksml serve``: its CLI flag, its environment variable and its meaning."""
+
+    flag: str
+    env: str
+    help: str
+
+
+# --- Azure ML inference-server compatible variables (score.py code reads some of these) ---
+ENTRY_SCRIPT: Final = RuntimeSetting(
+    "--entry-script",
+    "AZUREML_ENTRY_SCRIPT",
+    "Scoring script (score.py) with init() and run(); relative paths resolve against the app root.",
+)
+APP_ROOT: Final = RuntimeSetting(
+    "--app-root",
+    "AML_APP_ROOT",
+    "Application root: added to sys.path; user swagger files are looked up here.",
+)
+SOURCE_DIRECTORY: Final = RuntimeSetting(
+    "--source-dir",
+    "AZUREML_SOURCE_DIRECTORY",
+    "Source directory (relative to the app root) added to sys.path.",
+)
+MODEL_DIR: Final = RuntimeSetting(
+    "--model-dir",
+    "AZUREML_MODEL_DIR",
+    "Model directory exposed to score.py (…/azureml-models/<name>/<version> for one model).",
+)
+
+# --- aksml runtime settings ---
+PORT: Final = RuntimeSetting("--port", "AKSML_PORT", "Scoring HTTP port.")
+METRICS_PORT: Final = RuntimeSetting(
+    "--metrics-port", "AKSML_METRICS_PORT", "Prometheus /metrics port (0 disables)."
+)
+HOST: Final = RuntimeSetting("--host", "AKSML_HOST", "Address to bind.")
+CONFIG: Final = RuntimeSetting(
+    "--config",
+    "AKSML_CONFIG",
+    "Deploy configuration (AML v1 JSON or YAML): admission, timeouts, auth, data collection.",
+)
+SERVICE_NAME: Final = RuntimeSetting(
+    "--service-name",
+    "AKSML_SERVICE_NAME",
+    "Service name: serves /api/v1/service/<name>/score and titles the swagger document.",
+)
+PRIMARY_KEY: Final = RuntimeSetting("--primary-key", "AKSML_PRIMARY_KEY", "Primary auth key.")
+SECONDARY_KEY: Final = RuntimeSetting(
+    "--secondary-key", "AKSML_SECONDARY_KEY", "Secondary auth key."
+)
+KEYS_FILE: Final = RuntimeSetting(
+    "--keys-file",
+    "AKSML_KEYS_FILE",
+    'Keys file, re-read on change: a JSON file {"primaryKey":…,"secondaryKey":…} or a '
+    "directory holding files 'primaryKey' and 'secondaryKey' (a mounted Kubernetes Secret).",
+)
+AUTH_MODE: Final = RuntimeSetting(
+    "--auth", "AKSML_AUTH", "Authentication: 'key', 'token' or 'none'."
+)
+TOKEN_ISSUER: Final = RuntimeSetting(
+    "--token-issuer",
+    "AKSML_TOKEN_ISSUER",
+    "OIDC issuer URL for token auth (discovery at <issuer>/.well-known/openid-configuration).",
+)
+TOKEN_AUDIENCE: Final = RuntimeSetting(
+    "--token-audience", "AKSML_TOKEN_AUDIENCE", "Expected JWT 'aud' for token auth."
+)
+UPSTREAM: Final = RuntimeSetting(
+    "--upstream",
+    "AKSML_UPSTREAM",
+    "Proxy mode: base URL of the model server in the same pod (http://127.0.0.1:PORT).",
+)
+UPSTREAM_SCORE_PATH: Final = RuntimeSetting(
+    "--upstream-score-path", "AKSML_UPSTREAM_SCORE_PATH", "Proxy mode: upstream scoring path."
+)
+UPSTREAM_SWAGGER_PATH: Final = RuntimeSetting(
+    "--upstream-swagger-path", "AKSML_UPSTREAM_SWAGGER_PATH", "Proxy mode: upstream swagger path."
+)
+MAX_CONCURRENT_REQUESTS: Final = RuntimeSetting(
+    "--max-concurrent-requests",
+    "AKSML_MAX_CONCURRENT_REQUESTS",
+    "replica_max_concurrent_requests: run() calls at once.",
+)
+MAX_REQUEST_WAIT_MS: Final = RuntimeSetting(
+    "--max-request-wait-ms",
+    "AKSML_MAX_REQUEST_WAIT_MS",
+    "max_request_wait_time: queue wait before 503.",
+)
+SCORING_TIMEOUT_MS: Final = RuntimeSetting(
+    "--scoring-timeout-ms", "AKSML_SCORING_TIMEOUT_MS", "scoring_timeout_ms: run() time before 504."
+)
+MAX_BODY_BYTES: Final = RuntimeSetting(
+    "--max-body-bytes", "AKSML_MAX_BODY_BYTES", "Largest accepted request body (413 above)."
+)
+COLLECT_MODEL_DATA: Final = RuntimeSetting(
+    "--collect-model-data",
+    "AKSML_COLLECT_MODEL_DATA",
+    "collect_model_data: capture inputs/predictions.",
+)
+DATA_COLLECTION_DIR: Final = RuntimeSetting(
+    "--data-collection-dir", "AKSML_DATA_COLLECTION_DIR", "Directory sink for collected model data."
+)
+DATA_COLLECTION_BLOB_URL: Final = RuntimeSetting(
+    "--data-collection-blob-url",
+    "AKSML_DATA_COLLECTION_BLOB_URL",
+    "Azure Blob container URL sink for collected model data (workload identity).",
+)
+APP_INSIGHTS_CONNECTION_STRING_ENV: Final = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+"""Set (from a Kubernetes Secret) when enable_app_insights is on; the runtime exports to it."""
+
+# --- paths, ports and mounts ---
+DEFAULT_PORT: Final = 5001
+DEFAULT_METRICS_PORT: Final = 9090
+DEFAULT_MAX_BODY_BYTES: Final = 100 * 1024 * 1024
+LIVENESS_PATH: Final = "/"
+READINESS_PATH: Final = "/-/ready"
+"""Fails (503) until init() returned and again from the moment draining starts."""
+SCORE_PATH: Final = "/score"
+SWAGGER_PATH: Final = "/swagger.json"
+METRICS_PATH: Final = "/metrics"
+AML_PATH_PREFIX: Final = "/api/v1/service/{name}"
+"""The AML path prefix; the runtime serves <prefix>/score and <prefix>/swagger.json too."""
+
+APP_ROOT_DIR: Final = "/var/azureml-app"
+MODEL_ROOT_DIR: Final = "/var/azureml-app/azureml-models"
+KEYS_MOUNT_DIR: Final = "/var/run/secrets/aksml/keys"
+PRIMARY_KEY_FILE: Final = "primaryKey"
+SECONDARY_KEY_FILE: Final = "secondaryKey"
+PACKAGES_DIR: Final = "/opt/aksml/packages"
+"""Init-container pip target for the score.py environment; on the runtime's PYTHONPATH."""
+TMP_DIR: Final = "/tmp"
+
+# --- process exit codes ---
+EXIT_OK: Final = 0
+EXIT_USAGE: Final = 2
+EXIT_INIT_FAILED: Final = 3
+"""init() raised or run() is missing: the same exit code as azureml-inference-server-http."""
+
+
+ALL_SETTINGS: Final[tuple[RuntimeSetting, ...]] = tuple(
+    v for v in list(globals().values()) if isinstance(v, RuntimeSetting)
+)
+"""Every runtime setting; tests check the rendered container env against ``env`` names here."""
+
+RUNTIME_ENV_NAMES: Final[frozenset[str]] = frozenset(s.env for s in ALL_SETTINGS) | {
+    APP_INSIGHTS_CONNECTION_STRING_ENV
+}

@@ -1,0 +1,45 @@
+"""The package stays ruff-clean and mypy --strict clean, and the layers stay apart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_ruff_clean() -> None:
+    result = _run(sys.executable, "-m", "ruff", "check", "provider", "tests", "bench", "examples")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_clean() -> None:
+    result = _run(sys.executable, "-m", "mypy", "--strict", "-p", "aksml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# module -> top-level packages it must never import (directly or transitively)
+FORBIDDEN = {
+    "aksml.spec": ("pulumi", "pulumi_kubernetes", "kubernetes"),
+    "aksml.contract": ("pulumi", "pulumi_kubernetes", "kubernetes", "pydantic"),
+}
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_layer_imports(module: str) -> None:
+    forbidden = FORBIDDEN[module]
+    code = (
+        f"import sys, importlib; importlib.import_module({module!r}); "
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r}); "
+        "print(','.join(bad))"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
