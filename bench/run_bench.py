@@ -208,9 +208,7 @@ def aksml_server(
     }
     if upstream is not None:
         extra[c.UPSTREAM] = upstream
-    argv = aksml_serve_argv(
-        port=port, metrics_port=metrics_port, entry_script=script, extra=extra
-    )
+    argv = aksml_serve_argv(port=port, metrics_port=metrics_port, entry_script=script, extra=extra)
     # keys through the environment, not argv (ps shows argv)
     env = {c.PRIMARY_KEY.env: key, c.SECONDARY_KEY.env: secrets.token_urlsafe(32)}
     proc = ManagedProcess(name, argv, log_dir, env=env, cwd=log_dir)
@@ -365,8 +363,9 @@ def admitted_wait_stats(metrics_text: str, limit_s: float) -> dict[str, Any]:
 
 def overload_one(target: Target, timing: Timing, body: Path) -> dict[str, Any]:
     """Concurrency 64 for ``overload_s`` against one server; counts every status."""
-    res = run_wrk(target, connections=64, seconds=timing.overload_s, body_file=body,
-                  count_status=True)
+    res = run_wrk(
+        target, connections=64, seconds=timing.overload_s, body_file=body, count_status=True
+    )
     res["server"] = target.name
     seconds = res["duration_us"] / 1e6
     statuses = {int(k): v for k, v in res["statuses"].items()}
@@ -528,8 +527,10 @@ def render_markdown(results: dict[str, Any], command: str) -> str:
             run = sc[key]
             statuses = {int(k): v for k, v in run["statuses"].items()}
             qw = run.get("queue_wait")
-            waits = "n/a (no queue)" if qw is None else (
-                f"{qw['over_limit']:.0f} of {qw['count']:.0f}" if qw["histogram"] else "n/a"
+            waits = (
+                "n/a (no queue)"
+                if qw is None
+                else (f"{qw['over_limit']:.0f} of {qw['count']:.0f}" if qw["histogram"] else "n/a")
             )
             lines.append(
                 f"| {run['server']} | {statuses.get(200, 0)} | {statuses.get(503, 0)} | "
