@@ -41,7 +41,11 @@ def free_port() -> int:
 
 
 def aksml_executable() -> str:
-    """The ``aksml`` console script of the running interpreter's environment."""
+    """The ``aksml`` console script of the running interpreter's environment (or the one
+    named by ``AKSML_SERVE_BIN``)."""
+    override = os.environ.get("AKSML_SERVE_BIN")
+    if override:
+        return override
     candidate = Path(sys.executable).parent / "aksml"
     if candidate.exists():
         return str(candidate)

@@ -78,6 +78,8 @@ class Runtime:
     """Prometheus port."""
     key: str
     """Primary key."""
+    secondary_key: str
+    """Secondary key."""
     argv: list[str]
     """Command line (reused by :meth:`restart`)."""
     env: dict[str, str]
@@ -160,10 +162,12 @@ class RuntimeFactory:
         settings: Mapping[c.RuntimeSetting, object] | None = None,
         env: Mapping[str, str] | None = None,
         wait_ready: bool = True,
+        keys: tuple[str, str] | None = None,
     ) -> Runtime:
-        """``aksml serve`` with key auth (random keys), the given script and settings."""
+        """``aksml serve`` with key auth, the given script and settings. ``keys`` (primary,
+        secondary) default to new random ones; replicas of one service share theirs."""
         port, metrics_port = free_port(), free_port()
-        key, key2 = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        key, key2 = keys or (secrets.token_urlsafe(32), secrets.token_urlsafe(32))
         self.secrets += [key, key2]
         all_settings: dict[c.RuntimeSetting, object] = {c.AUTH_MODE: "key", **(settings or {})}
         argv = aksml_serve_argv(
@@ -174,7 +178,14 @@ class RuntimeFactory:
         )
         full_env = {c.PRIMARY_KEY.env: key, c.SECONDARY_KEY.env: key2, **(env or {})}
         runtime = Runtime(
-            f"runtime{len(self.runtimes)}", port, metrics_port, key, argv, full_env, self.log_dir
+            f"runtime{len(self.runtimes)}",
+            port,
+            metrics_port,
+            key,
+            key2,
+            argv,
+            full_env,
+            self.log_dir,
         )
         self.runtimes.append(runtime)
         return runtime.start(wait_ready=wait_ready)

@@ -53,7 +53,8 @@ def test_rolling_restart_under_load_loses_no_request(
     runtimes: RuntimeFactory, tmp_path: Path
 ) -> None:
     env = {"SCORE_INIT_SLEEP_S": str(INIT_SLEEP_S)}
-    pods = [runtimes.start(env=env), runtimes.start(env=env)]
+    first = runtimes.start(env=env)
+    pods = [first, runtimes.start(env=env, keys=(first.key, first.secondary_key))]
     lb = LoadBalancer(tmp_path / "lb", [p.port for p in pods]).start()
     cycles = int(scaled(2, 10))
     ready_after: list[float] = []
