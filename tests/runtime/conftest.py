@@ -173,3 +173,9 @@ def plain() -> Iterator[RunningServer]:
     server.wait_ready()
     yield server
     assert server.stop() == 0
+
+
+@pytest.fixture(scope="session")
+def start_server_fn() -> Callable[..., RunningServer]:
+    """:func:`start_server` itself, for module-scoped fixtures in test files."""
+    return start_server

@@ -9,5 +9,7 @@ def init():
 
 def run(raw):
     request = json.loads(raw or "{}")
+    if request.get("exit"):
+        os._exit(1)
     time.sleep(float(request.get("sleep", 0)))
     return {"pid": os.getpid(), "tag": request.get("tag")}
