@@ -16,79 +16,79 @@ from aksml.spec import (
     validate_service_name,
 )
 
-I = "Invalid configuration, "
+INV = "Invalid configuration, "
 NS = f"namespace must be a valid Kubernetes namespace. Regex for validation is {NAMESPACE_REGEX}"
 
 DEPLOY_CASES: list[tuple[dict[str, Any], str]] = [
-    ({"cpu_cores": 0}, f"{I}cpu_cores must be greater than zero.\n"),
+    ({"cpu_cores": 0}, f"{INV}cpu_cores must be greater than zero.\n"),
     (
         {"cpu_cores": 1, "cpu_cores_limit": 0.5},
-        f"{I}cpu_cores_limit must be greater than or equal to cpu_cores.\n",
+        f"{INV}cpu_cores_limit must be greater than or equal to cpu_cores.\n",
     ),
-    ({"memory_gb": -1}, f"{I}memory_gb must be greater than zero.\n"),
+    ({"memory_gb": -1}, f"{INV}memory_gb must be greater than zero.\n"),
     (
         {"memory_gb": 2, "memory_gb_limit": 1},
-        f"{I}memory_gb_limit must be greater than or equal to memory_gb.\n",
+        f"{INV}memory_gb_limit must be greater than or equal to memory_gb.\n",
     ),
-    ({"gpu_cores": -1}, f"{I}gpu_cores must be greater than or equal to zero.\n"),
-    ({"period_seconds": 0}, f"{I}period_seconds must be greater than zero.\n"),
-    ({"initial_delay_seconds": 0}, f"{I}initial_delay_seconds must be greater than zero.\n"),
-    ({"timeout_seconds": 0}, f"{I}timeout_seconds must be greater than zero.\n"),
-    ({"success_threshold": 0}, f"{I}success_threshold must be greater than zero.\n"),
-    ({"failure_threshold": -3}, f"{I}failure_threshold must be greater than zero.\n"),
-    ({"namespace": "Bad_NS"}, f"{I}{NS}\n"),
-    ({"namespace": "a" * 64}, f"{I}{NS}\n"),
-    ({"scoring_timeout_ms": 0}, f"{I}scoring_timeout_ms must be greater than zero.\n"),
+    ({"gpu_cores": -1}, f"{INV}gpu_cores must be greater than or equal to zero.\n"),
+    ({"period_seconds": 0}, f"{INV}period_seconds must be greater than zero.\n"),
+    ({"initial_delay_seconds": 0}, f"{INV}initial_delay_seconds must be greater than zero.\n"),
+    ({"timeout_seconds": 0}, f"{INV}timeout_seconds must be greater than zero.\n"),
+    ({"success_threshold": 0}, f"{INV}success_threshold must be greater than zero.\n"),
+    ({"failure_threshold": -3}, f"{INV}failure_threshold must be greater than zero.\n"),
+    ({"namespace": "Bad_NS"}, f"{INV}{NS}\n"),
+    ({"namespace": "a" * 64}, f"{INV}{NS}\n"),
+    ({"scoring_timeout_ms": 0}, f"{INV}scoring_timeout_ms must be greater than zero.\n"),
     (
         {"replica_max_concurrent_requests": 0},
-        f"{I}replica_max_concurrent_requests must be greater than zero.\n",
+        f"{INV}replica_max_concurrent_requests must be greater than zero.\n",
     ),
-    ({"max_request_wait_time": 0}, f"{I}max_request_wait_time must be greater than zero.\n"),
-    ({"num_replicas": 0}, f"{I}num_replicas must be greater than zero.\n"),
+    ({"max_request_wait_time": 0}, f"{INV}max_request_wait_time must be greater than zero.\n"),
+    ({"num_replicas": 0}, f"{INV}num_replicas must be greater than zero.\n"),
     (
         {"autoscale_enabled": True, "num_replicas": 2},
-        f"{I}autoscale enabled and num_replicas provided.\n",
+        f"{INV}autoscale enabled and num_replicas provided.\n",
     ),
     (
         {"autoscale_enabled": True, "autoscale_min_replicas": 0},
-        f"{I}autoscale_min_replicas must be greater than zero.\n",
+        f"{INV}autoscale_min_replicas must be greater than zero.\n",
     ),
     (
         {"autoscale_enabled": True, "autoscale_max_replicas": -1},
-        f"{I}autoscale_max_replicas must be greater than zero.\n",
+        f"{INV}autoscale_max_replicas must be greater than zero.\n",
     ),
     (
         {"autoscale_enabled": True, "autoscale_min_replicas": 5, "autoscale_max_replicas": 2},
-        f"{I}autoscale_min_replicas cannot be greater than autoscale_max_replicas.\n",
+        f"{INV}autoscale_min_replicas cannot be greater than autoscale_max_replicas.\n",
     ),
     (
         {"autoscale_enabled": True, "autoscale_refresh_seconds": 0},
-        f"{I}autoscale_refresh_seconds must be greater than zero.\n",
+        f"{INV}autoscale_refresh_seconds must be greater than zero.\n",
     ),
     (
         {"autoscale_enabled": True, "autoscale_target_utilization": 0},
-        f"{I}autoscale_target_utilization must be greater than zero.\n",
+        f"{INV}autoscale_target_utilization must be greater than zero.\n",
     ),
-    ({"autoscale_enabled": False}, f"{I}autoscale disabled but num_replicas not provided.\n"),
+    ({"autoscale_enabled": False}, f"{INV}autoscale disabled but num_replicas not provided.\n"),
     (
         {"autoscale_min_replicas": 2},
-        f"{I}autoscale_min_replicas provided without enabling autoscaling.\n",
+        f"{INV}autoscale_min_replicas provided without enabling autoscaling.\n",
     ),
     (
         {"autoscale_enabled": False, "num_replicas": 1, "autoscale_max_replicas": 2},
-        f"{I}autoscale_max_replicas provided without enabling autoscaling.\n",
+        f"{INV}autoscale_max_replicas provided without enabling autoscaling.\n",
     ),
     (
         {"autoscale_refresh_seconds": 2},
-        f"{I}autoscale_refresh_seconds provided without enabling autoscaling.\n",
+        f"{INV}autoscale_refresh_seconds provided without enabling autoscaling.\n",
     ),
     (
         {"autoscale_target_utilization": 50},
-        f"{I}autoscale_target_utilization provided without enabling autoscaling.\n",
+        f"{INV}autoscale_target_utilization provided without enabling autoscaling.\n",
     ),
     (
         {"auth_enabled": True, "token_auth_enabled": True},
-        f"{I}auth_enabled and token_auth_enabled cannot both be true.\n",
+        f"{INV}auth_enabled and token_auth_enabled cannot both be true.\n",
     ),
     # the reference's accumulated probe, byte for byte
     (
@@ -99,10 +99,10 @@ DEPLOY_CASES: list[tuple[dict[str, Any], str]] = [
             "num_replicas": 0,
             "period_seconds": 0,
         },
-        f"{I}cpu_cores must be greater than zero.\n{I}memory_gb must be greater than zero.\n"
-        f"{I}period_seconds must be greater than zero.\n"
-        f"{I}scoring_timeout_ms must be greater than zero.\n"
-        f"{I}num_replicas must be greater than zero.\n",
+        f"{INV}cpu_cores must be greater than zero.\n{INV}memory_gb must be greater than zero.\n"
+        f"{INV}period_seconds must be greater than zero.\n"
+        f"{INV}scoring_timeout_ms must be greater than zero.\n"
+        f"{INV}num_replicas must be greater than zero.\n",
     ),
 ]
 
@@ -140,13 +140,15 @@ def test_v1_accepts(kwargs: dict[str, Any]) -> None:
     assert deploy_configuration(**kwargs).given() == kwargs
 
 
+TRAFFIC = f"{INV}traffic_percentile cannot be negative or greater than 100.\n"
+
 ENDPOINT_CASES: list[tuple[dict[str, Any], str]] = [
     ({"version_name": "Blue"}, SERVICE_NAME_MESSAGE),
     ({"version_name": "ab"}, SERVICE_NAME_MESSAGE),
-    ({"traffic_percentile": -1}, f"{I}traffic_percentile cannot be negative or greater than 100.\n"),
-    ({"traffic_percentile": 100.5}, f"{I}traffic_percentile cannot be negative or greater than 100.\n"),
+    ({"traffic_percentile": -1}, TRAFFIC),
+    ({"traffic_percentile": 100.5}, TRAFFIC),
     # §1.3 errors are raised before (and without) the endpoint checks
-    ({"version_name": "B", "cpu_cores": 0}, f"{I}cpu_cores must be greater than zero.\n"),
+    ({"version_name": "B", "cpu_cores": 0}, f"{INV}cpu_cores must be greater than zero.\n"),
     # the name error comes alone, before the traffic check
     ({"version_name": "B", "traffic_percentile": 200}, SERVICE_NAME_MESSAGE),
 ]
@@ -197,4 +199,4 @@ def test_namespace_rule(namespace: str, valid: bool) -> None:
     else:
         with pytest.raises(WebserviceException) as info:
             validate_namespace(namespace)
-        assert info.value.message == f"{I}{NS}\n"
+        assert info.value.message == f"{INV}{NS}\n"
