@@ -26,7 +26,7 @@ from aksml.spec import deploy_configuration, endpoint_deploy_configuration
 AZUREML_CORE = "azureml-core==1.61.0.post4"
 CASES = 400
 
-_REF_SCRIPT = r'''
+_REF_SCRIPT = r"""
 import json, sys
 from azureml.core.webservice import AksWebservice, AksEndpoint
 from azureml.exceptions import WebserviceException
@@ -42,7 +42,7 @@ for case in cases:
     except Exception as exc:  # a crash in v1 is recorded, never compared as a message
         out.append("CRASH " + type(exc).__name__)
 json.dump(out, open(sys.argv[2], "w"))
-'''
+"""
 
 
 def _ref_python() -> Path:
@@ -55,9 +55,7 @@ def _ref_python() -> Path:
     uv = shutil.which("uv")
     assert uv is not None, "the differential test needs `uv` on PATH to build its reference venv"
     subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)
-    subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(python), AZUREML_CORE], check=True
-    )
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), AZUREML_CORE], check=True)
     return python
 
 
