@@ -25,6 +25,7 @@ app = typer.Typer(
 
 # modules that define sub-commands; each has register(app: typer.Typer) -> None
 _COMMAND_MODULES: tuple[str, ...] = (
+    "aksml.cli.config",
     "aksml.cli.run",
     "aksml.cli.keys",
 )
