@@ -23,15 +23,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-
-@app.callback()
-def _root() -> None:
-    """Deploy ML models as authenticated scoring endpoints on Kubernetes (Azure ML v1 parity)."""
-
-
 # modules that define sub-commands; each has register(app: typer.Typer) -> None
-_COMMAND_MODULES: tuple[str, ...] = ("aksml.cli.serve",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "aksml.cli.config",
+    "aksml.cli.run",
+    "aksml.cli.keys",
+    "aksml.cli.serve",
+)
 
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module).register(app)

@@ -3,7 +3,8 @@ server) with the request semantics of AKS (azureml-fe + azureml-inference-server
 
 Modules: ``settings`` (flags/env/--config), ``script`` (loading and calling score.py),
 ``swagger`` (documents from inference-schema decorators), ``gate`` (FIFO admission),
-``executors`` (thread, worker-process and proxy back ends), ``worker`` (the worker process),
-``app`` (the raw ASGI application), ``metrics`` (Prometheus), ``hooks`` (finished-request
-observers), ``server`` (uvicorn, signals, drain). Never imports Pulumi.
+``backends`` / ``workers`` / ``proxy`` (thread, worker-process and proxy back ends), ``worker``
+(the worker process), ``app`` (the raw ASGI application), ``auth`` (key and token auth),
+``metrics`` (Prometheus), ``hooks`` (finished-request observers), ``server`` (uvicorn,
+signals, drain). Never imports Pulumi.
 """

@@ -11,7 +11,6 @@ exits at once.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import os
@@ -63,8 +62,9 @@ def make_authenticator(settings: RuntimeSettings) -> AuthenticatorLike | None:
     """The authenticator for the configured auth mode (None when auth is off)."""
     if settings.auth_mode == "none":
         return None
-    auth = importlib.import_module("aksml.runtime.auth")
-    authenticator: AuthenticatorLike = auth.build_authenticator(
+    from aksml.runtime.auth import build_authenticator
+
+    return build_authenticator(
         settings.auth_mode,
         primary_key=settings.primary_key,
         secondary_key=settings.secondary_key,
@@ -72,7 +72,6 @@ def make_authenticator(settings: RuntimeSettings) -> AuthenticatorLike | None:
         token_issuer=settings.token_issuer,
         token_audience=settings.token_audience,
     )
-    return authenticator
 
 
 def _display_host(host: str) -> str:

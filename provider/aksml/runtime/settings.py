@@ -197,10 +197,9 @@ def config_values(path: str) -> dict[str, Any]:
 
     Uses ``aksml.spec.load_config(path).resolve()``; returns values keyed by settings field.
     """
-    import importlib
+    from aksml.spec import load_config
 
-    spec: Any = importlib.import_module("aksml.spec")
-    resolved = spec.load_config(path).resolve()
+    resolved = load_config(path).resolve()
     values: dict[str, Any] = {
         "max_concurrent_requests": resolved.replica_max_concurrent_requests,
         "max_request_wait_ms": resolved.max_request_wait_time,
