@@ -1,0 +1,1 @@
+"""The scoring runtime (``aksml serve``). Never imports Pulumi."""
