@@ -32,9 +32,7 @@ def read_jsonl(root: Path) -> dict[str, list[dict[str, Any]]]:
 
 def make(tmp_path: Path, **kwargs: Any) -> DataCollector:
     kwargs.setdefault("models", (ModelRef("iris", "3"),))
-    return DataCollector(
-        DirectorySink(tmp_path), service="svc", writer_id="pod-1", **kwargs
-    )
+    return DataCollector(DirectorySink(tmp_path), service="svc", writer_id="pod-1", **kwargs)
 
 
 def test_models_from_dir_single_multiple_and_none(tmp_path: Path) -> None:

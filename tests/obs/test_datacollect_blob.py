@@ -141,8 +141,15 @@ def _azurite_binary() -> str:
         npm = shutil.which("npm")
         assert npm, "Azurite tests need Node.js/npm (.ci/run installs them)"
         subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(AZURITE_DIR),
-             "azurite@3.37.0"],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(AZURITE_DIR),
+                "azurite@3.37.0",
+            ],
             check=True,
             capture_output=True,
             timeout=300,
@@ -157,8 +164,17 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     workdir = tmp_path_factory.mktemp("azurite")
     proc = subprocess.Popen(
-        [binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
-         str(workdir), "--silent", "--skipApiVersionCheck"],
+        [
+            binary,
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            str(workdir),
+            "--silent",
+            "--skipApiVersionCheck",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -200,9 +216,7 @@ def test_blob_sink_against_azurite(azurite: str) -> None:
     )
     sink = blob_sink_from_url(f"{azurite}/modeldata/prod?{sas}")
     assert "sig=" not in sink.describe()
-    collector = DataCollector(
-        sink, service="svc", models=(ModelRef("iris", "3"),), writer_id="w"
-    )
+    collector = DataCollector(sink, service="svc", models=(ModelRef("iris", "3"),), writer_id="w")
     for i in range(20):
         collector.offer(f"r{i}", b'{"x": %d}' % i, b"[0]", 200, at=AT)
     collector.flush()

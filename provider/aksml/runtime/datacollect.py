@@ -238,9 +238,7 @@ class DataCollector:
         self.stats = CollectorStats()
         """Counters (updated under the buffer lock or by the writer thread)."""
         self._clock = clock
-        self._prefix = "/".join(
-            _segment(s) for s in (service, *model_partition(self.models))
-        )
+        self._prefix = "/".join(_segment(s) for s in (service, *model_partition(self.models)))
         self._models_json = [{"name": m.name, "version": m.version} for m in self.models]
         self._threshold = round(sample_rate * _SAMPLE_SCALE)
         self._pending: deque[_Pending] = deque()
@@ -311,9 +309,7 @@ class DataCollector:
     def start(self) -> None:
         """Start the background writer thread."""
         if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="aksml-datacollect", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="aksml-datacollect", daemon=True)
             self._thread.start()
             log.info("model data collection to %s", self.sink.describe())
 
@@ -361,8 +357,7 @@ class DataCollector:
         for item in batch:
             for designation, record in self._records(item):
                 files.setdefault((designation, self._path(designation, item.time)), []).append(
-                    json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
-                    + b"\n"
+                    json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
                 )
         for (designation, path), lines in files.items():
             try:
