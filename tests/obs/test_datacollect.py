@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from aksml.errors import WebserviceException
 from aksml.runtime.datacollect import (
     DataCollector,
     DirectorySink,
     ModelRef,
+    build_collector,
     model_partition,
     models_from_dir,
 )
@@ -193,3 +195,45 @@ def test_unsafe_service_names_stay_one_segment(tmp_path: Path) -> None:
         "_etc/a_b/1/inputs/2026/11/25/data-03-w.jsonl",
         "_etc/a_b/1/predictions/2026/11/25/data-03-w.jsonl",
     ]
+
+
+def test_metrics_are_read_at_scrape_time(tmp_path: Path) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from aksml.runtime.datacollect import DataCollectionMetrics
+
+    collector = make(tmp_path, buffer_bytes=300)
+    registry = CollectorRegistry()
+    registry.register(DataCollectionMetrics(collector))
+    collector.offer("a", b"1", b"2", 200, at=AT)
+    collector.offer("b", b"1", b"2", 200, at=AT)  # buffer full
+    assert registry.get_sample_value("aksml_data_collection_queue_depth") == 1
+    collector.flush()
+    assert registry.get_sample_value("aksml_data_collection_records_written_total") == 2
+    assert (
+        registry.get_sample_value("aksml_data_collection_dropped_total", {"reason": "buffer_full"})
+        == 1
+    )
+    assert registry.get_sample_value("aksml_data_collection_queue_depth") == 0
+    assert b"aksml_data_collection_truncated_total 0.0" in generate_latest(registry)
+
+
+def test_build_collector_needs_exactly_one_sink(tmp_path: Path) -> None:
+    with pytest.raises(WebserviceException, match="exactly one of --data-collection-dir"):
+        build_collector(service="s", model_dir=None, directory=None, blob_url=None)
+    with pytest.raises(WebserviceException, match="exactly one"):
+        build_collector(
+            service="s", model_dir=None, directory=str(tmp_path), blob_url="https://a/b"
+        )
+    model_dir = tmp_path / "azureml-models" / "iris" / "3"
+    model_dir.mkdir(parents=True)
+    built = build_collector(
+        service="s",
+        model_dir=str(model_dir),
+        directory=str(tmp_path / "out"),
+        blob_url=None,
+        sample_rate=0.5,
+    )
+    assert built.models == (ModelRef("iris", "3"),)
+    assert built.sample_rate == 0.5
+    assert isinstance(built.sink, DirectorySink)

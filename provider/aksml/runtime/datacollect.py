@@ -37,11 +37,16 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from aksml.errors import WebserviceException
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from prometheus_client import Metric
 
 log = logging.getLogger("aksml.datacollect")
 
@@ -400,3 +405,81 @@ class DataCollector:
                 f"{key}Truncated" in predictions
             )
         return [(INPUTS, inputs), (PREDICTIONS, predictions)]
+
+
+class DataCollectionMetrics:
+    """Prometheus collector reading a :class:`DataCollector`'s counters at scrape time (so the
+    request path pays nothing for them). Register with ``registry.register(...)``."""
+
+    def __init__(self, collector: DataCollector) -> None:
+        """Expose ``collector``'s stats."""
+        self.collector = collector
+        """The data collector whose counters are exported."""
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the data-collection metric families."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        stats = self.collector.stats
+        written = CounterMetricFamily(
+            "aksml_data_collection_records_written",
+            "Collected records (input and prediction lines) stored by the sink.",
+            value=stats.written,
+        )
+        dropped = CounterMetricFamily(
+            "aksml_data_collection_dropped",
+            "Scored requests whose data was not stored, by reason.",
+            labels=["reason"],
+        )
+        for reason in DROP_REASONS:
+            dropped.add_metric([reason], stats.dropped[reason])
+        truncated = CounterMetricFamily(
+            "aksml_data_collection_truncated",
+            "Collected payloads cut to the maximum record size.",
+            value=stats.truncated,
+        )
+        depth = GaugeMetricFamily(
+            "aksml_data_collection_queue_depth",
+            "Scored requests waiting in the data-collection buffer.",
+            value=self.collector.queue_depth,
+        )
+        yield from (written, dropped, truncated, depth)
+
+
+def build_collector(
+    *,
+    service: str,
+    model_dir: str | None,
+    directory: str | None,
+    blob_url: str | None,
+    sample_rate: float = 1.0,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+) -> DataCollector:
+    """A :class:`DataCollector` for one sink: a directory or an Azure Blob container URL.
+
+    Raises :class:`WebserviceException` unless exactly one sink is given.
+    """
+    from aksml.contract import DATA_COLLECTION_BLOB_URL, DATA_COLLECTION_DIR
+
+    if bool(directory) == bool(blob_url):
+        raise WebserviceException(
+            f"collect_model_data needs exactly one of {DATA_COLLECTION_DIR.flag} "
+            f"({DATA_COLLECTION_DIR.env}) or {DATA_COLLECTION_BLOB_URL.flag} "
+            f"({DATA_COLLECTION_BLOB_URL.env})"
+        )
+    sink: Sink
+    if directory:
+        sink = DirectorySink(directory)
+    else:
+        from aksml.runtime.datacollect_blob import blob_sink_from_url
+
+        sink = blob_sink_from_url(str(blob_url))
+    return DataCollector(
+        sink,
+        service=service,
+        models=models_from_dir(model_dir),
+        sample_rate=sample_rate,
+        max_record_bytes=max_record_bytes,
+        buffer_bytes=buffer_bytes,
+    )
