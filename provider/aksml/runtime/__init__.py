@@ -1,1 +1,4 @@
-"""The scoring runtime (``aksml serve``). Never imports Pulumi."""
+"""The aksml scoring runtime: the HTTP server that runs a user's ``score.py`` in each pod.
+
+Never imports Pulumi. Started with ``aksml serve``.
+"""
