@@ -307,3 +307,16 @@ def test_bad_input_exits_2(
     assert result.exit_code == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_sample_workflow_matches_the_cli() -> None:
+    from aksml.diff import MARKDOWN_MARKER
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "github-actions-aksml-diff.yml"
+    workflow = yaml.safe_load(path.read_text())
+    steps = workflow["jobs"]["manifest-diff"]["steps"]
+    run = next(s["run"] for s in steps if "aksml diff" in s.get("run", ""))
+    assert "--format markdown" in run and "--program" in run
+    script = next(s["with"]["script"] for s in steps if "script" in s.get("with", {}))
+    assert f"const marker = '{MARKDOWN_MARKER}';" in script
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
