@@ -28,6 +28,7 @@ from aksml.plan.settings import (
     WorkloadSettings,
 )
 from aksml.plan.units import cpu_quantity, memory_quantity
+from aksml.spec.names import validate_service_name
 from aksml.spec.resolved import ResolvedServiceConfig
 
 Obj = dict[str, Any]
@@ -101,15 +102,7 @@ _FETCH_SCRIPT = (
 
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _CONFIGMAP_KEY_BAD = re.compile(r"[^-._a-zA-Z0-9]")
-
-SERVICE_NAME_MESSAGE = (
-    "Error, provided service name is invalid. It must only consist of lowercase letters, "
-    "numbers, or dashes, start with a letter, end with a letter or number, and be between 3 "
-    "and 32 characters long."
-)
-"""The v1 service-name message (azureml-core ``webservice_name_validation``)."""
 
 
 def placeholder(field: str) -> str:
@@ -137,12 +130,6 @@ def app_insights_secret_name(name: str) -> str:
     return f"{name}-appinsights"
 
 
-def check_service_name(name: str) -> None:
-    """Raise the v1 message unless ``name`` is a valid service name (3-32 chars, DNS label)."""
-    if not (3 <= len(name) <= 32 and _SERVICE_NAME.match(name)):
-        raise WebserviceException(SERVICE_NAME_MESSAGE)
-
-
 def _content_hash(*parts: bytes) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -163,7 +150,7 @@ class _Builder:
 
     # --- validation of combinations the models cannot see alone ---
     def _check(self) -> None:
-        check_service_name(self.name)
+        validate_service_name(self.name)
         work = self.work
         if work.exposure is Exposure.GATEWAY and work.gateway is None:
             raise WebserviceException(
@@ -714,7 +701,7 @@ class _Builder:
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": self.metadata(self.name, "server"),
+            "metadata": self.metadata(self.name, "deployment"),
             "spec": spec,
         }
 
