@@ -112,7 +112,8 @@ class BearerParser:
     """Splits ``Authorization`` header values into a bearer credential or a refusal.
 
     The scheme is case-insensitive (RFC 9110 §11.1); spaces and tabs around the header and
-    between scheme and credential are ignored; the credential itself may not contain whitespace.
+    between scheme and credential are ignored; the credential itself may not contain whitespace
+    or other non-printable characters.
     """
 
     def __init__(self, realm: str) -> None:
@@ -150,7 +151,8 @@ class BearerParser:
         if value[:cut].lower() != "bearer":
             return self.wrong_scheme
         cred = value[cut:].strip(" \t")
-        if not cred or any(c.isspace() for c in cred):
+        # no inner whitespace, no control or other non-printable characters (C-speed checks)
+        if not cred or " " in cred or "\t" in cred or not cred.isprintable():
             return self.malformed
         return cred
 

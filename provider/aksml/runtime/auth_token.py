@@ -1,7 +1,7 @@
 """Token auth: JWT bearer tokens verified against an OIDC issuer's discovery document and JWKS.
 
 * Discovery: ``GET <issuer>/.well-known/openid-configuration`` gives ``jwks_uri``; the JWKS is
-  fetched with httpx (5 s timeout, no redirects, 1 MiB cap) and cached.
+  fetched with httpx (5 s per operation and 10 s in all, no redirects, 1 MiB cap) and cached.
 * The cache is refreshed in the background when it is older than ``jwks_max_age_s`` (1 h), and
   on demand when a token names an unknown ``kid``. Request-triggered fetches (both kinds) happen
   at most once per ``refresh_min_interval_s`` (10 s), so tokens with made-up ``kid`` values
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import json
 import logging
 import math
 import time
@@ -117,6 +118,7 @@ class TokenAuthenticator:
         algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
         refresh_min_interval_s: float = DEFAULT_REFRESH_MIN_INTERVAL_S,
         jwks_max_age_s: float = DEFAULT_JWKS_MAX_AGE_S,
+        http_timeout_s: float = HTTP_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         try:
@@ -146,6 +148,7 @@ class TokenAuthenticator:
         self._min_interval = refresh_min_interval_s
         self._max_age = jwks_max_age_s
         self._clock = clock
+        self._http_timeout = http_timeout_s
         self._parser = BearerParser(realm)
         self._realm = realm
         self._keys: dict[str, SigningKey] = {}
@@ -301,7 +304,9 @@ class TokenAuthenticator:
     async def _refresh_logged(self) -> None:
         """Refresh under the lock; failures keep the previous keys and are logged."""
         try:
-            await self._refresh()
+            # httpx timeouts are per operation; bound the whole fetch against trickling issuers
+            async with asyncio.timeout(2 * self._http_timeout):
+                await self._refresh()
         except Exception as exc:  # network, HTTP, JSON or key errors: stay on the old keys
             logger.warning(
                 "cannot load signing keys from %s: %s: %s",
@@ -311,19 +316,22 @@ class TokenAuthenticator:
             )
 
     async def _get_json(self, client: httpx.AsyncClient, url: str) -> dict[str, Any]:
-        response = await client.get(url, headers={"Accept": "application/json"})
-        if response.status_code != 200:
-            raise ValueError(f"GET {url} answered HTTP {response.status_code}")
-        if len(response.content) > MAX_DOCUMENT_BYTES:
-            raise ValueError(f"GET {url} returned more than {MAX_DOCUMENT_BYTES} bytes")
-        doc = response.json()
+        async with client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+            if response.status_code != 200:
+                raise ValueError(f"GET {url} answered HTTP {response.status_code}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    raise ValueError(f"GET {url} returned more than {MAX_DOCUMENT_BYTES} bytes")
+        doc = json.loads(body)
         if not isinstance(doc, dict):
             raise ValueError(f"GET {url} did not return a JSON object")
         return doc
 
     async def _refresh(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=HTTP_TIMEOUT_S, follow_redirects=False)
+            self._client = httpx.AsyncClient(timeout=self._http_timeout, follow_redirects=False)
         discovery = await self._get_json(self._client, self.discovery_url)
         jwks_uri = discovery.get("jwks_uri")
         if not isinstance(jwks_uri, str):

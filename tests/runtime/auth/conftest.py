@@ -72,18 +72,37 @@ class IssuerServer:
     jwks: dict[str, Any]
     down: bool = False
     hits: Counter[str] = field(default_factory=Counter)
+    overrides: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
+    """path -> (status, headers, body) served instead of the normal answer."""
+    delay_s: float = 0.0
+    """Sleep before answering (a slow issuer)."""
 
     @property
     def issuer(self) -> str:
         """The issuer URL (Entra v2 shaped path)."""
         return self.base + TENANT_PATH
 
+    @property
+    def discovery_path(self) -> str:
+        """Path of the discovery document."""
+        return TENANT_PATH + "/.well-known/openid-configuration"
+
 
 def _serve(server: IssuerServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             server.hits[self.path] += 1
-            if server.down:
+            if server.delay_s:
+                time.sleep(server.delay_s)
+            if self.path in server.overrides:
+                status, headers, raw = server.overrides[self.path]
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+            elif server.down:
                 self._send(503, {"error": "down"})
             elif self.path == TENANT_PATH + "/.well-known/openid-configuration":
                 self._send(200, {"issuer": server.issuer, "jwks_uri": server.base + "/keys"})
