@@ -237,6 +237,12 @@ def serialize(
     }
 
 
+def _compute_name(config: _DeploymentConfigurationBase, compute_name: str | None) -> str | None:
+    if config.compute_target_name is not None:
+        return config.compute_target_name
+    return compute_name
+
+
 def _service_payload(
     config: _DeploymentConfigurationBase, name: str, compute_name: str | None
 ) -> dict[str, Any]:
@@ -251,7 +257,7 @@ def _service_payload(
             "secondaryKey": config.secondary_key if keys_given else None,
         },
         "computeType": "AKS",
-        "computeName": config.compute_target_name or compute_name,
+        "computeName": _compute_name(config, compute_name),
         "environmentImageRequest": None,
         "location": None,
         "numReplicas": config.num_replicas,
@@ -311,7 +317,7 @@ def to_create_payload(
             "secondaryKey": config.secondary_key if keys_given else None,
         },
         "computeType": "AKSENDPOINT",
-        "computeName": config.compute_target_name or compute_name,
+        "computeName": _compute_name(config, compute_name),
     }
     if config.enable_app_insights is not None:
         payload["appInsightsEnabled"] = config.enable_app_insights
