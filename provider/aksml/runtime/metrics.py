@@ -12,6 +12,8 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from aksml import contract as c
+
 REJECT_REASONS: Final = (
     "queue_timeout",
     "draining",
@@ -50,10 +52,10 @@ class RuntimeMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         Gauge(
-            "aksml_requests_in_flight", "run() calls holding an admission slot.", registry=r
+            c.INFLIGHT_METRIC, "run() calls holding an admission slot.", registry=r
         ).set_function(in_flight)
         Gauge(
-            "aksml_queue_depth", "Requests waiting for an admission slot.", registry=r
+            c.QUEUE_DEPTH_METRIC, "Requests waiting for an admission slot.", registry=r
         ).set_function(queue_depth)
         self.admitted = Counter(
             "aksml_requests_admitted", "Scoring requests that got an admission slot.", registry=r
