@@ -24,7 +24,11 @@ app = typer.Typer(
 )
 
 # modules that define sub-commands; each has register(app: typer.Typer) -> None
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = (
+    "aksml.cli.config",
+    "aksml.cli.run",
+    "aksml.cli.keys",
+)
 
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module).register(app)
