@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aksml.cli.config",
     "aksml.cli.run",
     "aksml.cli.keys",
+    "aksml.cli.diff",
 )
 
 for _module in _COMMAND_MODULES:
