@@ -106,6 +106,22 @@ SCORING_TIMEOUT_MS: Final = RuntimeSetting(
 MAX_BODY_BYTES: Final = RuntimeSetting(
     "--max-body-bytes", "AKSML_MAX_BODY_BYTES", "Largest accepted request body (413 above)."
 )
+DATA_COLLECTION_SAMPLE_RATE: Final = RuntimeSetting(
+    "--data-collection-sample-rate",
+    "AKSML_DATA_COLLECTION_SAMPLE_RATE",
+    "Fraction (0-1) of requests whose input and prediction are collected (default 1).",
+)
+DATA_COLLECTION_MAX_RECORD_BYTES: Final = RuntimeSetting(
+    "--data-collection-max-record-bytes",
+    "AKSML_DATA_COLLECTION_MAX_RECORD_BYTES",
+    "Largest input/prediction kept per collected record; longer ones are truncated with a marker.",
+)
+DATA_COLLECTION_BUFFER_BYTES: Final = RuntimeSetting(
+    "--data-collection-buffer-bytes",
+    "AKSML_DATA_COLLECTION_BUFFER_BYTES",
+    "In-memory buffer bound for collected data; when the sink lags, new records are dropped "
+    "and counted (scoring never waits for storage).",
+)
 COLLECT_MODEL_DATA: Final = RuntimeSetting(
     "--collect-model-data",
     "AKSML_COLLECT_MODEL_DATA",
@@ -118,6 +134,17 @@ DATA_COLLECTION_BLOB_URL: Final = RuntimeSetting(
     "--data-collection-blob-url",
     "AKSML_DATA_COLLECTION_BLOB_URL",
     "Azure Blob container URL sink for collected model data (workload identity).",
+)
+WORKER_MODE: Final = RuntimeSetting(
+    "--worker-mode",
+    "AKSML_WORKER_MODE",
+    "Where run() executes: 'thread' (in the server process), 'process' (one worker process per "
+    "concurrent request, each running init()) or 'auto' (thread for 1, process above).",
+)
+SHOW_KEYS: Final = RuntimeSetting(
+    "--show-keys",
+    "AKSML_SHOW_KEYS",
+    "Print the auth key values at startup (off by default; keys are never logged otherwise).",
 )
 APP_INSIGHTS_CONNECTION_STRING_ENV: Final = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 """Set (from a Kubernetes Secret) when enable_app_insights is on; the runtime exports to it."""
@@ -132,6 +159,9 @@ READINESS_PATH: Final = "/-/ready"
 SCORE_PATH: Final = "/score"
 SWAGGER_PATH: Final = "/swagger.json"
 METRICS_PATH: Final = "/metrics"
+INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
+"""Prometheus gauge on METRICS_PATH: run() calls in progress in this replica (the KEDA autoscaler
+divides its per-replica average by replica_max_concurrent_requests: AML utilisation)."""
 AML_PATH_PREFIX: Final = "/api/v1/service/{name}"
 """The AML path prefix; the runtime serves <prefix>/score and <prefix>/swagger.json too."""
 
@@ -143,6 +173,12 @@ SECONDARY_KEY_FILE: Final = "secondaryKey"
 PACKAGES_DIR: Final = "/opt/aksml/packages"
 """Init-container pip target for the score.py environment; on the runtime's PYTHONPATH."""
 TMP_DIR: Final = "/tmp"
+DEFAULT_MAX_REQUEST_WAIT_MS: Final = 500
+"""max_request_wait_time default (AML v1)."""
+DEFAULT_SCORING_TIMEOUT_MS: Final = 60_000
+"""scoring_timeout_ms default (AML v1 azureml-fe: one minute)."""
+DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 1
+"""replica_max_concurrent_requests default (AML v1)."""
 
 # --- process exit codes ---
 EXIT_OK: Final = 0
@@ -150,6 +186,11 @@ EXIT_USAGE: Final = 2
 EXIT_INIT_FAILED: Final = 3
 """init() raised or run() is missing: the same exit code as azureml-inference-server-http."""
 
+
+# --- Prometheus metric names the plan's autoscaler and the runtime share ---
+QUEUE_DEPTH_METRIC: Final = "aksml_queue_depth"
+"""Gauge: requests waiting for an admission slot in this replica. The KEDA ScaledObject scales on
+sum(in-flight + queue depth) over the Deployment's pods (v1 utilisation: busy + queued)."""
 
 ALL_SETTINGS: Final[tuple[RuntimeSetting, ...]] = tuple(
     v for v in list(globals().values()) if isinstance(v, RuntimeSetting)

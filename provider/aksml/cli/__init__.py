@@ -24,7 +24,13 @@ app = typer.Typer(
 )
 
 # modules that define sub-commands; each has register(app: typer.Typer) -> None
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = (
+    "aksml.cli.config",
+    "aksml.cli.run",
+    "aksml.cli.keys",
+    "aksml.cli.diff",
+    "aksml.cli.serve",
+)
 
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module).register(app)

@@ -1,0 +1,86 @@
+"""``aksml keys`` and ``aksml token``: a service's keys, and access tokens for token auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def keys_command(
+    from_outputs: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-outputs",
+            help="Stack outputs JSON (pulumi stack output --json --show-secrets).",
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--service", help="With --from-outputs: the output object of the service."),
+    ] = None,
+    from_secret: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-secret",
+            help="A Secret manifest / kubectl get secret -o json file, or a mounted directory.",
+        ),
+    ] = None,
+    secret_name: Annotated[
+        str | None,
+        typer.Option("--secret-name", help="With --from-secret: the Secret's metadata.name."),
+    ] = None,
+) -> None:
+    """Print the primary and secondary keys as JSON ({"primaryKey": ..., "secondaryKey": ...},
+    the shape of v1's listkeys)."""
+    from aksml.cli import fail
+    from aksml.cli.run import print_json
+    from aksml.client import read_secret_keys, read_stack_outputs
+    from aksml.errors import WebserviceException
+
+    if (from_outputs is None) == (from_secret is None):
+        raise fail("give exactly one of --from-outputs or --from-secret")
+    try:
+        if from_outputs is not None:
+            found = read_stack_outputs(from_outputs, service)
+            if found.primary_key is None:
+                raise fail(f"{from_outputs} has no primary_key output (is key auth enabled?)")
+            primary, secondary = found.primary_key, found.secondary_key
+        else:
+            assert from_secret is not None
+            primary, secondary = read_secret_keys(from_secret, secret_name)
+    except WebserviceException as exc:
+        raise fail(exc.message) from None
+    print_json({"primaryKey": primary, "secondaryKey": secondary})
+
+
+def token_command(
+    audience: Annotated[
+        str,
+        typer.Option(
+            "--audience", help="Token audience (or a scope ending in /.default) of the service."
+        ),
+    ],
+) -> None:
+    """Print an Entra ID access token for a token-auth service as JSON (accessToken, tokenType,
+    refreshAfter, expiryOn; v1's WebServiceAccessToken). Uses azure-identity's
+    DefaultAzureCredential (the 'azure' extra)."""
+    from aksml.cli import fail
+    from aksml.cli.run import print_json
+    from aksml.client import AzureIdentityTokenProvider
+    from aksml.errors import WebserviceException
+
+    try:
+        token = AzureIdentityTokenProvider(audience)()
+    except WebserviceException as exc:
+        raise fail(exc.message) from None
+    print_json(token.serialize())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aksml keys`` and ``aksml token``."""
+    app.command("keys", help="Print a service's keys (from stack outputs or a Secret file).")(
+        keys_command
+    )
+    app.command("token", help="Print an access token for a token-auth service.")(token_command)

@@ -1,0 +1,54 @@
+"""The deploy configuration: Azure ML v1 parameters, defaults, validation and AML JSON.
+
+Imports neither Pulumi nor Kubernetes. See ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from aksml.spec.amljson import (
+    AnyConfiguration,
+    from_aml_json,
+    load_config,
+    serialize,
+    to_create_payload,
+)
+from aksml.spec.config import (
+    AksEndpointDeploymentConfiguration,
+    AksServiceDeploymentConfiguration,
+    deploy_configuration,
+    endpoint_deploy_configuration,
+)
+from aksml.spec.names import (
+    NAMESPACE_REGEX,
+    SERVICE_NAME_MESSAGE,
+    SERVICE_NAME_REGEX,
+    is_valid_namespace,
+    is_valid_service_name,
+    validate_namespace,
+    validate_service_name,
+)
+from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.spec.traffic import EndpointVersionSpec, resolve_roles, resolve_traffic
+
+__all__ = [
+    "NAMESPACE_REGEX",
+    "SERVICE_NAME_MESSAGE",
+    "SERVICE_NAME_REGEX",
+    "AksEndpointDeploymentConfiguration",
+    "AksServiceDeploymentConfiguration",
+    "AnyConfiguration",
+    "EndpointVersionSpec",
+    "ResolvedServiceConfig",
+    "deploy_configuration",
+    "endpoint_deploy_configuration",
+    "from_aml_json",
+    "is_valid_namespace",
+    "is_valid_service_name",
+    "load_config",
+    "resolve_roles",
+    "resolve_traffic",
+    "serialize",
+    "to_create_payload",
+    "validate_namespace",
+    "validate_service_name",
+]

@@ -1,0 +1,510 @@
+"""AML v1 JSON both ways: ``serialize()`` (§2.4), the create payload (§2.1/§2.2) and import.
+
+Import (``from_aml_json``) accepts, for ``computeType`` ``AKS`` or ``AKSENDPOINT``:
+
+- a v1 service/endpoint GET payload or ``serialize()`` output (read-only keys such as
+  ``state``, ``scoringUri`` or ``createdTime`` are ignored),
+- a create payload (``to_create_payload``), and
+- an ``az ml model deploy --dc`` deploymentconfig.json (§2.5: ``gpuCores`` top level,
+  ``tokenAuthEnabled``, ``computeTargetName``, ``versionName``, ``trafficPercentile``),
+- plus, for hand-written (YAML) files, the snake_case parameter names at top level.
+
+Unknown or mistyped keys are errors naming the key and the closest valid one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from aksml.errors import WebserviceException
+from aksml.spec.config import (
+    AksEndpointDeploymentConfiguration,
+    AksServiceDeploymentConfiguration,
+    _DeploymentConfigurationBase,
+)
+from aksml.spec.params import ENDPOINT_PARAMETERS, SERVICE_PARAMETERS, describe, suggest
+
+AnyConfiguration = AksServiceDeploymentConfiguration | AksEndpointDeploymentConfiguration
+"""Either deploy configuration."""
+
+_INVALID: Final = "Invalid configuration, "
+
+# top-level JSON key -> parameter
+_FLAT: Final[dict[str, str]] = {
+    "authEnabled": "auth_enabled",
+    "appInsightsEnabled": "enable_app_insights",
+    "scoringTimeoutMs": "scoring_timeout_ms",
+    "maxConcurrentRequestsPerContainer": "replica_max_concurrent_requests",
+    "maxQueueWaitMs": "max_request_wait_time",
+    "numReplicas": "num_replicas",
+    "gpuCores": "gpu_cores",
+    "namespace": "namespace",
+    "tokenAuthEnabled": "token_auth_enabled",
+    "aadAuthEnabled": "token_auth_enabled",
+    "computeTargetName": "compute_target_name",
+    "computeName": "compute_target_name",
+    "description": "description",
+    "tags": "tags",
+    "kvTags": "tags",
+    "properties": "properties",
+    "versionName": "version_name",
+    "trafficPercentile": "traffic_percentile",
+    "storageInitEnabled": "blobfuse_enabled",
+}
+
+# object key -> {inner key -> parameter}
+_NESTED: Final[dict[str, dict[str, str]]] = {
+    "autoScaler": {
+        "autoscaleEnabled": "autoscale_enabled",
+        "minReplicas": "autoscale_min_replicas",
+        "maxReplicas": "autoscale_max_replicas",
+        "refreshPeriodInSeconds": "autoscale_refresh_seconds",
+        "targetUtilization": "autoscale_target_utilization",
+    },
+    "containerResourceRequirements": {
+        "cpu": "cpu_cores",
+        "cpuLimit": "cpu_cores_limit",
+        "memoryInGB": "memory_gb",
+        "memoryInGBLimit": "memory_gb_limit",
+        "gpu": "gpu_cores",
+    },
+    "dataCollection": {"storageEnabled": "collect_model_data", "eventHubEnabled": ""},
+    "livenessProbeRequirements": {
+        "periodSeconds": "period_seconds",
+        "initialDelaySeconds": "initial_delay_seconds",
+        "timeoutSeconds": "timeout_seconds",
+        "successThreshold": "success_threshold",
+        "failureThreshold": "failure_threshold",
+    },
+    "keys": {"primaryKey": "primary_key", "secondaryKey": "secondary_key"},
+}
+
+# read-only / deployment-time keys of v1 GET, serialize() and create payloads: ignored
+_IGNORED: Final = frozenset(
+    {
+        "name",
+        "state",
+        "createdTime",
+        "updatedTime",
+        "error",
+        "computeType",
+        "compute_type",
+        "workspaceName",
+        "imageId",
+        "imageDigest",
+        "imageDetails",
+        "scoringUri",
+        "swaggerUri",
+        "createdBy",
+        "deploymentStatus",
+        "environmentDetails",
+        "modelDetails",
+        "isDefault",
+        "versionType",
+        "type",
+        "environmentImageRequest",
+        "models",
+        "modelConfigMap",
+        "location",
+        "overwrite",
+    }
+)
+
+_ENDPOINT_ONLY: Final = frozenset({"versionName", "trafficPercentile", "versions"})
+
+
+def _autoscaler(config: _DeploymentConfigurationBase) -> dict[str, Any]:
+    return {
+        "autoscaleEnabled": config.autoscale_enabled,
+        "minReplicas": config.autoscale_min_replicas,
+        "maxReplicas": config.autoscale_max_replicas,
+        "refreshPeriodInSeconds": config.autoscale_refresh_seconds,
+        "targetUtilization": config.autoscale_target_utilization,
+    }
+
+
+def _resources(config: _DeploymentConfigurationBase) -> dict[str, Any]:
+    return {
+        "cpu": config.cpu_cores,
+        "cpuLimit": config.cpu_cores_limit,
+        "memoryInGB": config.memory_gb,
+        "memoryInGBLimit": config.memory_gb_limit,
+        "gpu": config.gpu_cores,
+    }
+
+
+def _liveness(config: _DeploymentConfigurationBase) -> dict[str, Any]:
+    return {
+        "periodSeconds": config.period_seconds,
+        "initialDelaySeconds": config.initial_delay_seconds,
+        "timeoutSeconds": config.timeout_seconds,
+        "successThreshold": config.success_threshold,
+        "failureThreshold": config.failure_threshold,
+    }
+
+
+def _service_serialize(
+    config: _DeploymentConfigurationBase, name: str | None, compute_type: str
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": name,
+        "description": config.description,
+        "tags": config.tags,
+        "properties": config.properties,
+        "state": None,
+        "createdTime": None,
+        "updatedTime": None,
+        "error": None,
+        "computeType": compute_type,
+        "workspaceName": None,
+        "imageId": None,
+        "imageDigest": None,
+        "imageDetails": None,
+        "scoringUri": None,
+        "createdBy": None,
+        "appInsightsEnabled": config.enable_app_insights,
+        "authEnabled": config.auth_enabled,
+        "autoScaler": _autoscaler(config),
+        "computeName": config.compute_target_name,
+        "containerResourceRequirements": _resources(config),
+        "dataCollection": {"eventHubEnabled": False, "storageEnabled": config.collect_model_data},
+        "maxConcurrentRequestsPerContainer": config.replica_max_concurrent_requests,
+        "maxQueueWaitMs": config.max_request_wait_time,
+        "livenessProbeRequirements": _liveness(config),
+        "numReplicas": config.num_replicas,
+        "deploymentStatus": None,
+        "scoringTimeoutMs": config.scoring_timeout_ms,
+        "aadAuthEnabled": config.token_auth_enabled,
+        "environmentDetails": None,
+        "modelDetails": None,
+        "isDefault": None,
+        "trafficPercentile": None,
+        "versionType": None,
+        # aksml additions (v1's serialize() dropped them, so they could not round-trip)
+        "namespace": config.namespace,
+    }
+    if isinstance(config, AksServiceDeploymentConfiguration):
+        out["storageInitEnabled"] = (
+            None if config.blobfuse_enabled is None else not config.blobfuse_enabled
+        )
+    return out
+
+
+def serialize(
+    config: AnyConfiguration | _DeploymentConfigurationBase, name: str | None = None
+) -> dict[str, Any]:
+    """``AksWebservice.serialize()`` / ``AksEndpoint.serialize()`` shape (§2.4) for a configuration.
+
+    Keys that only exist for a deployed service (``state``, ``scoringUri``, ...) are null. Keys
+    (``primary_key``/``secondary_key``) are never serialized (they are secrets; v1 did not
+    either). aksml adds ``namespace`` and ``storageInitEnabled`` (= not ``blobfuse_enabled``) so
+    that ``from_aml_json(serialize(c))`` gives back ``c`` minus its keys.
+    """
+    if not isinstance(config, AksEndpointDeploymentConfiguration):
+        return _service_serialize(config, name, "AKS")
+    version = config.version_name or name
+    if version is None:
+        raise WebserviceException(
+            f"{_INVALID}serializing an endpoint configuration without version_name needs the "
+            "endpoint name (the first version is named after it): serialize(name=...).\n"
+        )
+    entry = _service_serialize(config, version, "AKS")
+    entry["trafficPercentile"] = config.traffic_percentile
+    return {
+        "name": name,
+        "description": config.description,
+        "tags": config.tags,
+        "properties": config.properties,
+        "state": None,
+        "createdTime": None,
+        "updatedTime": None,
+        "error": None,
+        "computeName": config.compute_target_name,
+        "computeType": "AKSENDPOINT",
+        "workspaceName": None,
+        "deploymentStatus": None,
+        "scoringUri": None,
+        "authEnabled": config.auth_enabled,
+        "aadAuthEnabled": config.token_auth_enabled,
+        "appInsightsEnabled": config.enable_app_insights,
+        "namespace": config.namespace,
+        "versions": {version: entry},
+    }
+
+
+def _compute_name(config: _DeploymentConfigurationBase, compute_name: str | None) -> str | None:
+    if config.compute_target_name is not None:
+        return config.compute_target_name
+    return compute_name
+
+
+def _service_payload(
+    config: _DeploymentConfigurationBase, name: str, compute_name: str | None
+) -> dict[str, Any]:
+    keys_given = config.primary_key is not None or config.secondary_key is not None
+    payload: dict[str, Any] = {
+        "name": name,
+        "description": config.description,
+        "kvTags": config.tags,
+        "properties": config.properties,
+        "keys": {
+            "primaryKey": config.primary_key if keys_given else None,
+            "secondaryKey": config.secondary_key if keys_given else None,
+        },
+        "computeType": "AKS",
+        "computeName": _compute_name(config, compute_name),
+        "environmentImageRequest": None,
+        "location": None,
+        "numReplicas": config.num_replicas,
+    }
+    if config.collect_model_data is not None:
+        payload["dataCollection"] = {
+            "storageEnabled": config.collect_model_data,
+            "eventHubEnabled": False,
+        }
+    if config.enable_app_insights is not None:
+        payload["appInsightsEnabled"] = config.enable_app_insights
+    if any(value is not None for value in _autoscaler(config).values()):
+        payload["autoScaler"] = _autoscaler(config)
+    payload["containerResourceRequirements"] = _resources(config)
+    payload["maxConcurrentRequestsPerContainer"] = config.replica_max_concurrent_requests
+    payload["maxQueueWaitMs"] = config.max_request_wait_time
+    payload["namespace"] = config.namespace
+    payload["scoringTimeoutMs"] = config.scoring_timeout_ms
+    if config.auth_enabled is not None:
+        payload["authEnabled"] = config.auth_enabled
+    if config.token_auth_enabled is not None:
+        payload["aadAuthEnabled"] = config.token_auth_enabled
+    blobfuse = getattr(config, "blobfuse_enabled", None)
+    if blobfuse is not None:
+        payload["storageInitEnabled"] = not blobfuse
+    payload["livenessProbeRequirements"] = _liveness(config)
+    return payload
+
+
+def to_create_payload(
+    config: AnyConfiguration | _DeploymentConfigurationBase,
+    name: str,
+    compute_name: str | None = None,
+) -> dict[str, Any]:
+    """The MMS create request (§2.1 service, §2.2 endpoint) for ``name``.
+
+    ``computeName`` is ``compute_target_name`` if set, else ``compute_name`` (as
+    ``Model.deploy`` did). Where v1 lost information aksml does not (§8 item 7):
+    ``dataCollection`` is sent whenever ``collect_model_data`` is set (also False), ``keys``
+    whenever either key is set, ``autoScaler`` whenever any autoscale field is set, and endpoint
+    versions carry ``computeType: "AKS"`` (§8 item 9). ``properties`` carries only the user's
+    properties (no SDK tracking information).
+    """
+    if not isinstance(config, AksEndpointDeploymentConfiguration):
+        return _service_payload(config, name, compute_name)
+    version = config.version_name or name
+    version_payload = _service_payload(config, version, compute_name)
+    version_payload["trafficPercentile"] = config.traffic_percentile
+    keys_given = config.primary_key is not None or config.secondary_key is not None
+    payload: dict[str, Any] = {
+        "name": name,
+        "description": config.description,
+        "kvTags": config.tags,
+        "properties": config.properties,
+        "keys": {
+            "primaryKey": config.primary_key if keys_given else None,
+            "secondaryKey": config.secondary_key if keys_given else None,
+        },
+        "computeType": "AKSENDPOINT",
+        "computeName": _compute_name(config, compute_name),
+    }
+    if config.enable_app_insights is not None:
+        payload["appInsightsEnabled"] = config.enable_app_insights
+    if config.namespace is not None:
+        payload["namespace"] = config.namespace
+    if config.auth_enabled is not None:
+        payload["authEnabled"] = config.auth_enabled
+    if config.token_auth_enabled is not None:
+        payload["aadAuthEnabled"] = config.token_auth_enabled
+    payload["versions"] = {version: version_payload}
+    return payload
+
+
+# ---- import ------------------------------------------------------------------------------
+class _Collector:
+    """Collects parameter values from JSON keys, with their source keys and accumulated errors."""
+
+    def __init__(self, valid: Mapping[str, object]) -> None:
+        self.valid = valid
+        self.values: dict[str, Any] = {}
+        self.sources: dict[str, str] = {}
+        self.errors = ""
+
+    def put(self, parameter: str, value: Any, source: str) -> None:
+        if value is None:
+            return
+        if parameter not in self.valid:
+            self.errors += (
+                f"{_INVALID}key {source!r} ({parameter}) does not apply to this computeType.\n"
+            )
+            return
+        if parameter in self.values and self.values[parameter] != value:
+            self.errors += (
+                f"{_INVALID}{self.sources[parameter]!r} and {source!r} both set {parameter} "
+                f"with different values ({self.values[parameter]!r} vs {value!r}).\n"
+            )
+            return
+        self.values[parameter] = value
+        self.sources[parameter] = source
+
+
+def _collect(data: Mapping[str, Any], out: _Collector, prefix: str, skip: frozenset[str]) -> None:
+    top_level_keys = [*_FLAT, *_NESTED, *out.valid, *(k for k in _IGNORED if k != "compute_type")]
+    for key, value in data.items():
+        where = f"{prefix}{key}"
+        if not isinstance(key, str):
+            out.errors += f"{_INVALID}keys must be strings, got {describe(key)}.\n"
+        elif key in skip or key in _IGNORED:
+            continue
+        elif key in _NESTED:
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                out.errors += f"{_INVALID}{where!r} must be an object, got {describe(value)}.\n"
+                continue
+            inner = _NESTED[key]
+            for sub, item in value.items():
+                if sub not in inner:
+                    out.errors += (
+                        f"{_INVALID}unknown key {f'{where}.{sub}'!r}.{suggest(str(sub), inner)}\n"
+                    )
+                elif inner[sub] == "":
+                    if item:  # eventHubEnabled
+                        out.errors += (
+                            f"{_INVALID}{f'{where}.{sub}'!r}: Event Hub data collection is not "
+                            "supported; use dataCollection.storageEnabled.\n"
+                        )
+                else:
+                    out.put(inner[sub], item, f"{where}.{sub}")
+        elif key == "storageInitEnabled":
+            if value is not None and not isinstance(value, bool):
+                out.errors += f"{_INVALID}{where!r} must be true or false, got {describe(value)}.\n"
+            elif value is not None:
+                out.put("blobfuse_enabled", not value, where)
+        elif key in _FLAT:
+            out.put(_FLAT[key], value, where)
+        elif key in SERVICE_PARAMETERS or key in ENDPOINT_PARAMETERS:
+            out.put(key, value, where)
+        else:
+            out.errors += f"{_INVALID}unknown key {where!r}.{suggest(key, top_level_keys)}\n"
+
+
+def from_aml_json(data: Mapping[str, Any]) -> AnyConfiguration:
+    """A configuration from AML v1 JSON (see the module docstring for the accepted shapes).
+
+    ``computeType`` is required (case-insensitive ``aks`` or ``aksendpoint``).
+    """
+    if not isinstance(data, Mapping):
+        raise WebserviceException(
+            f"{_INVALID}expected a JSON object at the top level, got {type(data).__name__}.\n"
+        )
+    compute_type = data.get("computeType", data.get("compute_type"))
+    if compute_type is None:
+        raise WebserviceException(
+            f"{_INVALID}need to specify computeType ('aks' for an AksWebservice, 'aksendpoint' "
+            "for an AksEndpoint).\n"
+        )
+    kind = str(compute_type).lower()
+    if kind == "aks":
+        out = _Collector(SERVICE_PARAMETERS)
+        for key in _ENDPOINT_ONLY:
+            if data.get(key) is not None:
+                out.errors += f"{_INVALID}key {key!r} only applies to computeType 'aksendpoint'.\n"
+        _collect(data, out, "", _ENDPOINT_ONLY)
+        cls: type[AnyConfiguration] = AksServiceDeploymentConfiguration
+    elif kind == "aksendpoint":
+        out = _Collector(ENDPOINT_PARAMETERS)
+        versions = data.get("versions")
+        _collect(data, out, "", frozenset({"versions"}))
+        if versions is not None:
+            _collect_version(versions, out)
+        cls = AksEndpointDeploymentConfiguration
+    elif kind in ("aci", "local"):
+        raise WebserviceException(
+            f"{_INVALID}computeType {compute_type!r} is not supported: aksml deploys to "
+            "Kubernetes ('aks' or 'aksendpoint').\n"
+        )
+    else:
+        raise WebserviceException(
+            f"{_INVALID}unknown computeType {compute_type!r}; expected 'aks' or 'aksendpoint'.\n"
+        )
+    if out.errors:
+        raise WebserviceException(out.errors)
+    return cls.model_validate(out.values, context={"sources": out.sources})
+
+
+# endpoint-level keys: inside a version entry they repeat the endpoint's values and are ignored
+_ENDPOINT_LEVEL: Final = frozenset(
+    {
+        "authEnabled",
+        "aadAuthEnabled",
+        "appInsightsEnabled",
+        "description",
+        "tags",
+        "kvTags",
+        "properties",
+        "keys",
+        "namespace",
+        "computeName",
+    }
+)
+
+
+def _collect_version(versions: Any, out: _Collector) -> None:
+    if not isinstance(versions, Mapping) or len(versions) != 1:
+        count = len(versions) if isinstance(versions, Mapping) else describe(versions)
+        out.errors += (
+            f"{_INVALID}'versions' must hold exactly one version for an "
+            f"AksEndpointDeploymentConfiguration (got {count}); describe several versions with "
+            "aksml.spec.EndpointVersionSpec.\n"
+        )
+        return
+    ((version, entry),) = versions.items()
+    if not isinstance(entry, Mapping):
+        out.errors += f"{_INVALID}'versions.{version}' must be an object, got {describe(entry)}.\n"
+        return
+    out.put("version_name", version, "versions")
+    _collect(entry, out, f"versions.{version}.", _ENDPOINT_LEVEL)
+
+
+def load_config(path: str | Path) -> AnyConfiguration:
+    """Load a configuration file: ``.json`` (AML v1 JSON) or ``.yaml``/``.yml`` (same keys).
+
+    YAML files use the same camelCase keys as the JSON shapes and may also use the snake_case
+    parameter names (``cpu_cores: 0.5``) at the top level. Any problem (unreadable file, bad
+    syntax, unknown key, invalid value) raises ``WebserviceException``.
+    """
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        raise WebserviceException(f"{_INVALID}{file} must be a .json, .yaml or .yml file.\n")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise WebserviceException(f"{_INVALID}cannot read {file}: {reason}.\n") from None
+    data: Any
+    try:
+        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise WebserviceException(
+            f"{_INVALID}{file} is not valid JSON: {exc.msg} "
+            f"(line {exc.lineno}, column {exc.colno}).\n"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise WebserviceException(f"{_INVALID}{file} is not valid YAML: {problem}{at}.\n") from None
+    return from_aml_json(data)

@@ -1,0 +1,160 @@
+"""Differential test: our validation against azureml-core 1.61.0.post4's own validator.
+
+A reference virtual environment with azureml-core is built (or reused) OUTSIDE the project venv,
+under ``~/.cache/aksml-ref`` (``AKSML_REF_CACHE`` overrides), with ``uv``. A few hundred random
+numeric configurations go to one subprocess (JSON in, JSON out) that calls
+``AksWebservice.deploy_configuration(**kw)`` / ``AksEndpoint.deploy_configuration(**kw)`` and
+records the exception message; ours must be identical whenever v1 rejected the input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aksml.errors import WebserviceException
+from aksml.spec import deploy_configuration, endpoint_deploy_configuration
+
+AZUREML_CORE = "azureml-core==1.61.0.post4"
+CASES = 400
+
+_REF_SCRIPT = r"""
+import json, sys
+from azureml.core.webservice import AksWebservice, AksEndpoint
+from azureml.exceptions import WebserviceException
+cases = json.load(open(sys.argv[1]))
+out = []
+for case in cases:
+    factory = AksEndpoint if case["endpoint"] else AksWebservice
+    try:
+        factory.deploy_configuration(**case["kwargs"])
+        out.append(None)
+    except WebserviceException as exc:
+        out.append(exc.message)
+    except Exception as exc:  # a crash in v1 is recorded, never compared as a message
+        out.append("CRASH " + type(exc).__name__)
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+def _ref_python() -> Path:
+    cache = Path(os.environ.get("AKSML_REF_CACHE", Path.home() / ".cache" / "aksml-ref"))
+    venv = cache / AZUREML_CORE.replace("==", "-")
+    python = venv / "bin" / "python"
+    check = [str(python), "-c", "import azureml.core.webservice"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python
+    uv = shutil.which("uv")
+    assert uv is not None, "the differential test needs `uv` on PATH to build its reference venv"
+    subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), AZUREML_CORE], check=True)
+    return python
+
+
+@pytest.fixture(scope="session")
+def ref_python() -> Path:
+    """The reference interpreter with azureml-core installed (built once, then reused)."""
+    return _ref_python()
+
+
+_INT_FIELDS = (
+    "autoscale_min_replicas",
+    "autoscale_max_replicas",
+    "autoscale_refresh_seconds",
+    "autoscale_target_utilization",
+    "scoring_timeout_ms",
+    "replica_max_concurrent_requests",
+    "max_request_wait_time",
+    "num_replicas",
+    "gpu_cores",
+    "period_seconds",
+    "initial_delay_seconds",
+    "timeout_seconds",
+    "success_threshold",
+    "failure_threshold",
+)
+_FLOAT_FIELDS = ("cpu_cores", "memory_gb", "cpu_cores_limit", "memory_gb_limit")
+_BOOL_FIELDS = ("autoscale_enabled", "auth_enabled", "token_auth_enabled")
+_NAMESPACES = ("default", "ml-prod", "Bad_NS", "-x", "a" * 63, "a" * 64)
+_VERSIONS = ("blue", "green-2", "B", "ab", "x" * 33)
+
+
+def _random_cases(rng: random.Random) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    for index in range(CASES):
+        endpoint = index % 3 == 0
+        mostly_valid = index % 2 == 0  # half the cases stay close to valid configurations
+        ints = [1, 2, 3, 5, 12] if mostly_valid else [-2, -1, 0, 0, 1, 2, 3, 5, 12]
+        floats = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 4] + ([] if mostly_valid else [-1, 0])
+        kwargs: dict[str, Any] = {}
+        for name in _INT_FIELDS:
+            if rng.random() < (0.08 if mostly_valid else 0.2):
+                kwargs[name] = rng.choice(ints)
+        for name in _FLOAT_FIELDS:
+            if rng.random() < 0.3:
+                kwargs[name] = rng.choice(floats)
+        for name in _BOOL_FIELDS:
+            if rng.random() < 0.35:
+                kwargs[name] = rng.choice([True, False])
+        if rng.random() < 0.15:
+            kwargs["namespace"] = rng.choice(_NAMESPACES)
+        if endpoint and rng.random() < 0.5:
+            kwargs["traffic_percentile"] = rng.choice([-5, 0, 10, 50.5, 100, 101])
+        if endpoint and rng.random() < 0.4:
+            kwargs["version_name"] = rng.choice(_VERSIONS)
+        cases.append({"endpoint": endpoint, "kwargs": kwargs})
+    return cases
+
+
+def _ours(case: dict[str, Any]) -> str | None:
+    factory = endpoint_deploy_configuration if case["endpoint"] else deploy_configuration
+    try:
+        factory(**case["kwargs"])
+    except WebserviceException as exc:
+        return exc.message
+    return None
+
+
+def test_messages_identical_to_azureml_core(ref_python: Path, tmp_path: Path) -> None:
+    cases = _random_cases(random.Random(20261125))
+    cases_file, results_file = tmp_path / "cases.json", tmp_path / "results.json"
+    cases_file.write_text(json.dumps(cases))
+    script = tmp_path / "ref_validate.py"
+    script.write_text(_REF_SCRIPT)
+    subprocess.run(
+        [str(ref_python), str(script), str(cases_file), str(results_file)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    reference: list[str | None] = json.loads(results_file.read_text())
+    assert len(reference) == len(cases)
+    rejected = 0
+    for case, theirs in zip(cases, reference, strict=True):
+        assert theirs is None or not theirs.startswith("CRASH"), (case, theirs)
+        ours = _ours(case)
+        if theirs is not None:
+            rejected += 1
+            assert ours == theirs, case
+        elif ours is not None:
+            # beyond v1: only a limit <= 0 (accepted by v1, rejected by Kubernetes)
+            kw = case["kwargs"]
+            bad = [n for n in ("cpu_cores_limit", "memory_gb_limit") if kw.get(n, 1) <= 0]
+            assert bad, (case, ours)
+            assert ours == "".join(
+                f"Invalid configuration, {n} must be greater than zero.\n" for n in bad
+            )
+    # the sample exercises both outcomes
+    assert 0.3 * len(cases) < rejected < 0.8 * len(cases)
+
+
+if __name__ == "__main__":  # build the reference venv by hand: python tests/spec/...py
+    print(_ref_python(), file=sys.stderr)
