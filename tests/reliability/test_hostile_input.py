@@ -94,12 +94,17 @@ def request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-@pytest.fixture
-def runtime(runtimes: RuntimeFactory) -> Iterator[Runtime]:
-    """A decorated script with a small body limit."""
+@pytest.fixture(params=[1, 2], ids=["thread", "process"])
+def runtime(runtimes: RuntimeFactory, request: pytest.FixtureRequest) -> Iterator[Runtime]:
+    """A decorated script with a small body limit, with run() in a thread (one slot) or in
+    worker processes (two slots)."""
     rt = runtimes.start(
         SCRIPTS / "score_schema.py",
-        settings={c.MAX_BODY_BYTES: MAX_BODY, c.MAX_REQUEST_WAIT_MS: 2000},
+        settings={
+            c.MAX_BODY_BYTES: MAX_BODY,
+            c.MAX_REQUEST_WAIT_MS: 2000,
+            c.MAX_CONCURRENT_REQUESTS: request.param,
+        },
     )
     yield rt
 
