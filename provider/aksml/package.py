@@ -37,5 +37,8 @@ def component_provider() -> ComponentProvider:
 
 def schema_json() -> str:
     """The package schema as stable, pretty-printed JSON (sorted keys, trailing newline)."""
-    schema = json.loads(component_provider().schema)
+    text = component_provider().schema
+    if text is None:  # ComponentProvider always sets it; keeps the type checker honest
+        raise RuntimeError("the component provider produced no schema")
+    schema = json.loads(text)
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
