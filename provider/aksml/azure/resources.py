@@ -43,6 +43,9 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     """Resource group of the ``compute_target_name`` cluster (default: ``resource_group_name``)."""
     cluster: containerservice.ManagedCluster
     """An AKS cluster defined in the same program (instead of ``compute_target_name``)."""
+    kubernetes_provider_enabled: bool
+    """Build a Kubernetes provider from the cluster's user credentials (default true). A
+    Kubernetes provider passed in through ``opts`` (or inherited from the parent) wins."""
     namespace: pulumi.Input[str]
     """Kubernetes namespace of the service: the federated credential's subject and the App
     Insights Secret's namespace."""
@@ -258,6 +261,12 @@ class AzureServiceResources(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, {}, opts)
         plan = _Plan.from_args(name, args)
         self.planned_model_container_url = plan.model_container_url
+        self.has_identity = plan.needs_identity
+        """A workload identity is created (``client_id`` is set)."""
+        self.has_app_insights = plan.app_insights
+        """App Insights is created (``app_insights_connection_string`` is set)."""
+        self.has_data_container = plan.collect_model_data
+        """The modeldata container is created (``data_collection_blob_url`` is set)."""
         """The model container's URL when already known at construction (it is whenever the
         storage account is created here or given by a plain resource id); None otherwise."""
         child = pulumi.ResourceOptions(parent=self)
@@ -269,7 +278,11 @@ class AzureServiceResources(pulumi.ComponentResource):
         # --- cluster and Kubernetes provider ---
         cluster = plan.cluster(rg, self)
         self.kubernetes_provider = None
-        if cluster is not None and self.get_provider("kubernetes::Provider") is None:
+        if (
+            cluster is not None
+            and args.get("kubernetes_provider_enabled", True)
+            and self.get_provider("kubernetes::Provider") is None
+        ):
             self.kubernetes_provider = build_kubernetes_provider(
                 f"{name}-k8s", cluster, pulumi.ResourceOptions(parent=self)
             )
