@@ -275,14 +275,13 @@ class AzureServiceResources(pulumi.ComponentResource):
         tags = dict(args.get("tags", {}))
         none: pulumi.Output[Any] = pulumi.Output.from_input(None)
 
-        # --- cluster and Kubernetes provider ---
-        cluster = plan.cluster(rg, self)
+        # --- cluster and Kubernetes provider (looked up only when something needs it) ---
+        build_provider = bool(args.get("kubernetes_provider_enabled", True)) and (
+            self.get_provider("kubernetes::Provider") is None
+        )
+        cluster = plan.cluster(rg, self) if build_provider or plan.needs_identity else None
         self.kubernetes_provider = None
-        if (
-            cluster is not None
-            and args.get("kubernetes_provider_enabled", True)
-            and self.get_provider("kubernetes::Provider") is None
-        ):
+        if cluster is not None and build_provider:
             self.kubernetes_provider = build_kubernetes_provider(
                 f"{name}-k8s", cluster, pulumi.ResourceOptions(parent=self)
             )
@@ -341,15 +340,19 @@ class AzureServiceResources(pulumi.ComponentResource):
             connection_string: pulumi.Output[str] = pulumi.Output.secret(
                 component.connection_string
             )
-            secret = k8s.core.v1.Secret(
-                f"{name}-appinsights",
-                metadata={"name": plan.app_insights_secret_name, "namespace": args["namespace"]},
-                type="Opaque",
-                string_data={naming.APP_INSIGHTS_SECRET_KEY: connection_string},
-                opts=k8s_opts,
-            )
             self.app_insights_connection_string = connection_string
-            self.app_insights_secret_name = secret.metadata.apply(lambda m: m.name)
+            if plan.app_insights_secret:
+                secret = k8s.core.v1.Secret(
+                    f"{name}-appinsights",
+                    metadata={
+                        "name": plan.app_insights_secret_name,
+                        "namespace": args["namespace"],
+                    },
+                    type="Opaque",
+                    string_data={naming.APP_INSIGHTS_SECRET_KEY: connection_string},
+                    opts=k8s_opts,
+                )
+                self.app_insights_secret_name = secret.metadata.apply(lambda m: m.name)
 
         # --- storage: models and collected data ---
         self.storage_account_name = none

@@ -16,6 +16,7 @@ from aksml.errors import WebserviceException
 from aksml.plan import placeholder
 from aksml.plan.inputs import v1_configuration
 from aksml.plan.webservice import namespace_of
+from aksml.spec.names import validate_service_name
 
 _PASSED_THROUGH = (
     "resource_group_name",
@@ -48,6 +49,7 @@ def attach_azure(
     """
     if "resource_group_name" not in azure:
         raise WebserviceException("Error, azure.resource_group_name is required.")
+    validate_service_name(name)  # before any Azure resource is registered
     resolved = v1_configuration(plain).resolve()
     namespace = namespace_of(resolved)
     service_account = plain.get("service_account_name") or name
@@ -63,6 +65,16 @@ def attach_azure(
         "collect_model_data": resolved.collect_model_data
         and not plain.get("data_collection_blob_url"),
     }
+    wants_identity = (
+        bool(azure.get("models"))
+        or args["collect_model_data"]
+        or azure.get("workload_identity_enabled", False)
+    )
+    if wants_identity and plain.get("workload_identity_client_id"):
+        raise WebserviceException(
+            "Error, give either workload_identity_client_id or the azure section's "
+            "identity (models, collect_model_data, workload_identity_enabled), not both."
+        )
     for key in _PASSED_THROUGH:
         if key in azure:
             args[key] = azure[key]  # type: ignore[literal-required]
@@ -104,11 +116,6 @@ def _fill(
 ) -> None:
     """Point the service's deferrable arguments and models at the Azure resources."""
     if resources.has_identity:
-        if plain.get("workload_identity_client_id"):
-            raise WebserviceException(
-                "Error, give either workload_identity_client_id or the azure section's "
-                "identity (models, collect_model_data, workload_identity_enabled), not both."
-            )
         _defer("workload_identity_client_id", resources.client_id, plain, deferred)
     if resources.has_app_insights:
         _defer(
