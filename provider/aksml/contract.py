@@ -106,6 +106,17 @@ SCORING_TIMEOUT_MS: Final = RuntimeSetting(
 MAX_BODY_BYTES: Final = RuntimeSetting(
     "--max-body-bytes", "AKSML_MAX_BODY_BYTES", "Largest accepted request body (413 above)."
 )
+ACCESS_LOG: Final = RuntimeSetting(
+    "--access-log",
+    "AKSML_ACCESS_LOG",
+    "Write one JSON line per scoring request to stdout (request id, status, durations; never "
+    "bodies, headers, keys or tokens).",
+)
+SERVICE_VERSION: Final = RuntimeSetting(
+    "--service-version",
+    "AKSML_SERVICE_VERSION",
+    "Service version reported to Application Insights (default: the model versions, else 1.0).",
+)
 DATA_COLLECTION_SAMPLE_RATE: Final = RuntimeSetting(
     "--data-collection-sample-rate",
     "AKSML_DATA_COLLECTION_SAMPLE_RATE",
