@@ -181,12 +181,10 @@ EXIT_INIT_FAILED: Final = 3
 """init() raised or run() is missing: the same exit code as azureml-inference-server-http."""
 
 
-# --- Prometheus metric names the plan's autoscaler and the runtime share ---
-INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
-"""Gauge: run() calls holding an admission slot in this replica (busy slots)."""
+# --- more Prometheus metric names (see INFLIGHT_METRIC above) ---
 QUEUE_DEPTH_METRIC: Final = "aksml_queue_depth"
-"""Gauge: requests waiting for an admission slot in this replica. The KEDA ScaledObject scales on
-sum(in-flight + queue depth) over the Deployment's pods (v1 utilisation: busy + queued)."""
+"""Gauge: requests waiting for an admission slot in this replica. Not in the default KEDA query
+(v1 counted busy replicas); adding it gives azureml-fe v2's busy + queued utilisation."""
 
 ALL_SETTINGS: Final[tuple[RuntimeSetting, ...]] = tuple(
     v for v in list(globals().values()) if isinstance(v, RuntimeSetting)
