@@ -148,9 +148,6 @@ READINESS_PATH: Final = "/-/ready"
 SCORE_PATH: Final = "/score"
 SWAGGER_PATH: Final = "/swagger.json"
 METRICS_PATH: Final = "/metrics"
-INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
-"""Prometheus gauge on METRICS_PATH: run() calls in progress in this replica (the KEDA autoscaler
-divides its per-replica average by replica_max_concurrent_requests: AML utilisation)."""
 AML_PATH_PREFIX: Final = "/api/v1/service/{name}"
 """The AML path prefix; the runtime serves <prefix>/score and <prefix>/swagger.json too."""
 
