@@ -185,6 +185,8 @@ EXIT_INIT_FAILED: Final = 3
 
 
 # --- Prometheus metric names the plan's autoscaler and the runtime share ---
+INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
+"""Gauge: run() calls holding an admission slot in this replica (busy slots)."""
 QUEUE_DEPTH_METRIC: Final = "aksml_queue_depth"
 """Gauge: requests waiting for an admission slot in this replica. The KEDA ScaledObject scales on
 sum(in-flight + queue depth) over the Deployment's pods (v1 utilisation: busy + queued)."""
