@@ -750,12 +750,11 @@ class _Builder:
                     ],
                 },
             }
-        # AML utilisation: (busy + queued) / (replicas x max concurrent) kept at target %, i.e.
-        # an average of target% x max_concurrent busy-or-queued requests per replica.
+        # AML utilisation: busy slots / (replicas x max concurrent) kept at target %, i.e. an
+        # average of target% x max_concurrent in-flight requests per replica.
         per_replica = cfg.replica_max_concurrent_requests * cfg.autoscale_target_utilization / 100
-        metrics = f"{contract.INFLIGHT_METRIC}|{contract.QUEUE_DEPTH_METRIC}"
         query = (
-            f'sum({{__name__=~"{metrics}",namespace="{self.namespace}",'
+            f'sum({contract.INFLIGHT_METRIC}{{namespace="{self.namespace}",'
             f'pod=~"{self.name}-[a-z0-9]+-[a-z0-9]+"}})'
         )
         return {
