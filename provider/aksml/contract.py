@@ -106,6 +106,22 @@ SCORING_TIMEOUT_MS: Final = RuntimeSetting(
 MAX_BODY_BYTES: Final = RuntimeSetting(
     "--max-body-bytes", "AKSML_MAX_BODY_BYTES", "Largest accepted request body (413 above)."
 )
+DATA_COLLECTION_SAMPLE_RATE: Final = RuntimeSetting(
+    "--data-collection-sample-rate",
+    "AKSML_DATA_COLLECTION_SAMPLE_RATE",
+    "Fraction (0-1) of requests whose input and prediction are collected (default 1).",
+)
+DATA_COLLECTION_MAX_RECORD_BYTES: Final = RuntimeSetting(
+    "--data-collection-max-record-bytes",
+    "AKSML_DATA_COLLECTION_MAX_RECORD_BYTES",
+    "Largest input/prediction kept per collected record; longer ones are truncated with a marker.",
+)
+DATA_COLLECTION_BUFFER_BYTES: Final = RuntimeSetting(
+    "--data-collection-buffer-bytes",
+    "AKSML_DATA_COLLECTION_BUFFER_BYTES",
+    "In-memory buffer bound for collected data; when the sink lags, new records are dropped "
+    "and counted (scoring never waits for storage).",
+)
 COLLECT_MODEL_DATA: Final = RuntimeSetting(
     "--collect-model-data",
     "AKSML_COLLECT_MODEL_DATA",
@@ -132,6 +148,9 @@ READINESS_PATH: Final = "/-/ready"
 SCORE_PATH: Final = "/score"
 SWAGGER_PATH: Final = "/swagger.json"
 METRICS_PATH: Final = "/metrics"
+INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
+"""Prometheus gauge on METRICS_PATH: run() calls in progress in this replica (the KEDA autoscaler
+divides its per-replica average by replica_max_concurrent_requests: AML utilisation)."""
 AML_PATH_PREFIX: Final = "/api/v1/service/{name}"
 """The AML path prefix; the runtime serves <prefix>/score and <prefix>/swagger.json too."""
 
@@ -150,6 +169,13 @@ EXIT_USAGE: Final = 2
 EXIT_INIT_FAILED: Final = 3
 """init() raised or run() is missing: the same exit code as azureml-inference-server-http."""
 
+
+# --- Prometheus metric names the plan's autoscaler and the runtime share ---
+INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
+"""Gauge: run() calls holding an admission slot in this replica (busy slots)."""
+QUEUE_DEPTH_METRIC: Final = "aksml_queue_depth"
+"""Gauge: requests waiting for an admission slot in this replica. The KEDA ScaledObject scales on
+sum(in-flight + queue depth) over the Deployment's pods (v1 utilisation: busy + queued)."""
 
 ALL_SETTINGS: Final[tuple[RuntimeSetting, ...]] = tuple(
     v for v in list(globals().values()) if isinstance(v, RuntimeSetting)

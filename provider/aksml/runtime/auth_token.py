@@ -12,6 +12,9 @@
 * Only asymmetric algorithms are accepted (RS*, PS*, ES*; never ``none`` or HS*); the token's
   ``alg`` must be one the key supports (the JWK's ``alg`` when it has one; otherwise RS*/PS* for
   RSA keys, and the ES* of the key's curve for EC keys). RSA keys under 2048 bits are ignored.
+* A verified token is remembered (by SHA-256, up to 4096 tokens) until its ``exp`` plus the
+  leeway, so a client re-using its token costs a hash and a dict lookup, not a signature check.
+  The memory is cleared whenever the JWKS is re-fetched. Refusals are never cached.
 * Claims: ``exp``, ``iss`` and ``aud`` are required; ``iss`` must equal the configured issuer,
   ``aud`` one of the configured audiences; ``exp``/``nbf``/``iat`` are checked with
   ``leeway_s`` (60 s) of clock skew.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ipaddress
 import json
 import logging
@@ -70,6 +74,8 @@ MIN_RSA_BITS: Final = 2048
 """RSA keys shorter than this are ignored."""
 REQUIRED_CLAIMS: Final = ("exp", "iss", "aud")
 """Claims every accepted token must carry."""
+VERIFIED_CACHE_SIZE: Final = 4096
+"""How many verified tokens (by SHA-256) are remembered until their ``exp``."""
 
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 
@@ -120,6 +126,7 @@ class TokenAuthenticator:
         jwks_max_age_s: float = DEFAULT_JWKS_MAX_AGE_S,
         http_timeout_s: float = HTTP_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         try:
             _check_url(issuer, "the issuer")
@@ -149,6 +156,10 @@ class TokenAuthenticator:
         self._max_age = jwks_max_age_s
         self._clock = clock
         self._http_timeout = http_timeout_s
+        self._wall = wall_clock
+        self._verified: dict[bytes, float] = {}
+        self.cache_hits = 0
+        """Requests answered from the verified-token cache (diagnostics and tests)."""
         self._parser = BearerParser(realm)
         self._realm = realm
         self._keys: dict[str, SigningKey] = {}
@@ -208,16 +219,37 @@ class TokenAuthenticator:
         cred = self._parser.credential(authorization)
         if isinstance(cred, AuthDecision):
             return cred
-        decision = await self._verify(cred)
-        if not decision.ok:
+        if len(cred) > MAX_TOKEN_CHARS:
+            return self._too_large
+        if not cred.isascii():
+            return self._malformed
+        self._maybe_refresh_in_background()
+        # a token verified before is accepted again until its exp (+ leeway) without the
+        # signature check; keyed by SHA-256 so lookups reveal nothing about stored tokens
+        digest = hashlib.sha256(cred.encode()).digest()
+        until = self._verified.get(digest)
+        if until is not None:
+            if self._wall() < until:
+                self.cache_hits += 1
+                return ALLOWED
+            del self._verified[digest]
+        decision, expires = await self._verify(cred)
+        if decision.ok:
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[digest] = expires + self._leeway
+        else:
             logger.debug("token refused: %s", decision.message)
         return decision
 
-    async def _verify(self, token: str) -> AuthDecision:
-        if len(token) > MAX_TOKEN_CHARS:
-            return self._too_large
-        if not token.isascii():
-            return self._malformed
+    async def _verify(self, token: str) -> tuple[AuthDecision, float]:
+        """The decision and, when accepted, the token's ``exp``."""
+        decision = await self._verify_decision(token)
+        if isinstance(decision, AuthDecision):
+            return decision, 0.0
+        return ALLOWED, decision
+
+    async def _verify_decision(self, token: str) -> AuthDecision | float:
         try:
             header = jwt.get_unverified_header(token)
         except Exception:  # any parse failure of attacker-controlled input is "malformed"
@@ -234,7 +266,7 @@ class TokenAuthenticator:
         if alg not in key.algorithms:
             return self._alg_mismatch
         try:
-            jwt.decode(
+            claims = jwt.decode(
                 token,
                 key.key,
                 algorithms=[alg],
@@ -259,7 +291,7 @@ class TokenAuthenticator:
             return self._malformed
         except Exception:  # any other failure on attacker-controlled input refuses the token
             return self._invalid
-        return ALLOWED
+        return float(claims["exp"])
 
     def _lookup(self, kid: str | None) -> SigningKey | None:
         if kid is None:
@@ -270,7 +302,7 @@ class TokenAuthenticator:
     def _may_fetch(self) -> bool:
         return self._clock() - self._last_attempt >= self._min_interval
 
-    async def _key_for(self, kid: str | None) -> SigningKey | None:
+    def _maybe_refresh_in_background(self) -> None:
         if (
             self._keys
             and self._clock() - self._loaded_at >= self._max_age
@@ -279,6 +311,8 @@ class TokenAuthenticator:
             and not self._closed
         ):
             self._background = asyncio.create_task(self._refresh_in_background())
+
+    async def _key_for(self, kid: str | None) -> SigningKey | None:
         key = self._lookup(kid)
         if key is not None:
             return key
@@ -349,6 +383,7 @@ class TokenAuthenticator:
         if not keys:
             raise ValueError("the JWKS holds no usable signing key")
         self._keys = keys
+        self._verified.clear()  # keys may have been withdrawn: verify every token again
         self._loaded_at = self._clock()
         logger.info("loaded %d signing key(s) from %s", len(keys), jwks_uri)
 

@@ -424,3 +424,37 @@ def test_https_issuer_accepted_without_network() -> None:
         "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000"
         "/v2.0/.well-known/openid-configuration"
     )
+
+
+def test_verified_tokens_are_remembered_until_exp(
+    issuer_server: Any, rsa_key: Any, ec_key: Any, tools: Any, clock: Any
+) -> None:
+    wall = [time.time()]
+
+    async def scenario() -> None:
+        auth = make(issuer_server, clock=clock, wall_clock=lambda: wall[0])
+        await auth.start()
+        token = tools.mint(rsa_key, issuer_server.issuer, lifetime_s=600)
+        assert await decide(auth, token) is ALLOWED
+        assert auth.cache_hits == 0
+        assert await decide(auth, token) is ALLOWED
+        assert await decide(auth, token) is ALLOWED
+        assert auth.cache_hits == 2
+        # refusals are not remembered
+        bad = tools.mint(rsa_key, issuer_server.issuer, audience="api://other")
+        assert_refused(await decide(auth, bad), "audience")
+        assert_refused(await decide(auth, bad), "audience")
+        assert auth.cache_hits == 2
+        # past exp + leeway the memory no longer answers (the full check runs again)
+        wall[0] += 600 + 61
+        assert await decide(auth, token) is ALLOWED  # PyJWT's real clock: still valid
+        assert auth.cache_hits == 2
+        # the issuer withdraws the RSA key: after the refresh the remembered token is refused
+        issuer_server.jwks = {"keys": [ec_key.public_jwk()]}
+        clock.advance(10)
+        probe = tools.mint(rsa_key, issuer_server.issuer, kid="probe")  # triggers a refresh
+        assert_refused(await decide(auth, probe), "unknown")
+        assert_refused(await decide(auth, token), "unknown")
+        await auth.close()
+
+    run(scenario)

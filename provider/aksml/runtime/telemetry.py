@@ -1,0 +1,250 @@
+"""Application Insights (``enable_app_insights``): requests, dependencies, exceptions and the
+scoring script's logs to Azure Monitor through OpenTelemetry.
+
+Active only when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set. ``opentelemetry-sdk`` and
+``azure-monitor-opentelemetry-exporter`` come with the ``azure`` extra and are imported only
+then; without them the runtime refuses to start with one clear line.
+
+Per finished scoring request (:meth:`Telemetry.request`, called after the response was sent):
+
+* one SERVER span -> Application Insights *request* (name ``<METHOD> <route>``, result code,
+  duration, success = status < 500) with the request id as property ``request_id``;
+* one child span for the scoring call -> *dependency*: ``InProc`` ``run()`` for score.py, or
+  an HTTP dependency on the upstream model server in proxy mode;
+* for a failed ``run()`` an ``exception`` event on the request -> *exception* telemetry.
+
+Records of Python ``logging`` at ``INFO`` and above (score.py's loggers, and ``print()`` when the
+runtime routes it to a logger) become *traces*; records carrying ``exc_info`` become
+*exceptions*. Spans and logs leave in batches from the SDK's own threads.
+
+Never recorded: request or response bodies, headers (so no ``Authorization`` key or token),
+query strings. The resource carries ``service.name``, ``service.version`` and
+``service.instance.id`` (the pod name), which Application Insights shows as cloud role,
+application version and role instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from aksml.contract import APP_INSIGHTS_CONNECTION_STRING_ENV
+from aksml.errors import WebserviceException
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+log = logging.getLogger("aksml.telemetry")
+
+REQUEST_ID_ATTRIBUTE: Final = "request_id"
+"""Span attribute (Application Insights custom property) holding the x-request-id."""
+_NO_EXPORT_LOGGERS: Final = (
+    "azure",
+    "opentelemetry",
+    "urllib3",
+    "uvicorn.access",
+    "aksml.telemetry",
+)
+"""Loggers never exported as traces (the exporter's own HTTP logging would feed back)."""
+_MISSING_EXTRA: Final = (
+    f"{APP_INSIGHTS_CONNECTION_STRING_ENV} is set but Application Insights export needs the "
+    "'azure' extra: pip install 'aksml[azure]'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRequest:
+    """What telemetry needs to know about one finished scoring request (no bodies, no headers)."""
+
+    request_id: str
+    """The x-request-id sent back to the client."""
+    method: str
+    """HTTP method."""
+    path: str
+    """Request path without query string."""
+    status: int
+    """HTTP status sent."""
+    started_at: float
+    """Wall-clock start, seconds since the epoch."""
+    total_ms: float
+    """Arrival to response sent."""
+    run_ms: float
+    """Time in run() or the upstream call; 0 when scoring did not happen."""
+    error: str | None = None
+    """Why the request failed (None when it did not)."""
+
+
+class _ExportFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        return not any(name == n or name.startswith(n + ".") for n in _NO_EXPORT_LOGGERS)
+
+
+class Telemetry:
+    """OpenTelemetry tracer and logger providers exporting to one Application Insights resource."""
+
+    def __init__(
+        self,
+        connection_string: str,
+        *,
+        service_name: str,
+        service_version: str,
+        instance_id: str | None = None,
+        upstream: str | None = None,
+        capture_logs: bool = True,
+    ) -> None:
+        """Set up exporters and batch processors; raises WebserviceException without the extra."""
+        try:
+            from azure.monitor.opentelemetry.exporter import (
+                AzureMonitorLogExporter,
+                AzureMonitorTraceExporter,
+            )
+            from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+            from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        except ImportError:
+            raise WebserviceException(_MISSING_EXTRA) from None
+        try:
+            trace_exporter = AzureMonitorTraceExporter(connection_string=connection_string)
+            log_exporter = AzureMonitorLogExporter(connection_string=connection_string)
+        except ValueError as exc:
+            # the message names the bad part, never the key
+            raise WebserviceException(
+                f"invalid {APP_INSIGHTS_CONNECTION_STRING_ENV}: {exc}"
+            ) from None
+        self.resource_attributes: dict[str, str] = {
+            "service.name": service_name,
+            "service.version": service_version,
+            "service.instance.id": instance_id or socket.gethostname(),
+        }
+        """Resource attributes on every exported item."""
+        resource = Resource.create(self.resource_attributes)
+        self.tracer_provider: TracerProvider = TracerProvider(resource=resource)
+        """Provider of the runtime's spans (also installed as the global provider)."""
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(trace_exporter))
+        self.logger_provider: LoggerProvider = LoggerProvider(resource=resource)
+        """Provider of exported log records."""
+        self.logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+        self._tracer = self.tracer_provider.get_tracer("aksml.runtime")
+        self._upstream = upstream
+        self._handler: logging.Handler | None = None
+        if capture_logs:
+            with warnings.catch_warnings():
+                # the SDK handler is deprecated in favour of a package the extra does not carry
+                warnings.simplefilter("ignore", DeprecationWarning)
+                handler = LoggingHandler(level=logging.INFO, logger_provider=self.logger_provider)
+            handler.addFilter(_ExportFilter())
+            logging.getLogger().addHandler(handler)
+            self._handler = handler
+        self._install_global()
+
+    def _install_global(self) -> None:
+        """Make score.py's own OpenTelemetry spans use this provider (first install wins)."""
+        from opentelemetry import trace
+
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            trace.set_tracer_provider(self.tracer_provider)
+
+    def request(self, done: FinishedRequest) -> None:
+        """Record one finished scoring request (a request span and its scoring dependency)."""
+        from opentelemetry import trace
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        start_ns = int(done.started_at * 1e9)
+        end_ns = start_ns + int(done.total_ms * 1e6)
+        attributes: dict[str, Any] = {
+            "http.request.method": done.method,
+            "url.path": done.path,
+            "url.scheme": "http",
+            "http.route": done.path,
+            "http.response.status_code": done.status,
+            REQUEST_ID_ATTRIBUTE: done.request_id,
+        }
+        span = self._tracer.start_span(
+            f"{done.method} {done.path}",
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+            start_time=start_ns,
+        )
+        if done.run_ms > 0:
+            self._dependency(trace.set_span_in_context(span), done, end_ns)
+        if done.status >= 500:
+            span.set_status(Status(StatusCode.ERROR, done.error or f"HTTP {done.status}"))
+            if done.error:
+                span.add_event(
+                    "exception",
+                    {
+                        "exception.type": "ScoringError",
+                        "exception.message": done.error,
+                        REQUEST_ID_ATTRIBUTE: done.request_id,
+                    },
+                    timestamp=end_ns,
+                )
+        span.end(end_time=end_ns)
+
+    def _dependency(self, parent: Any, done: FinishedRequest, end_ns: int) -> None:
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        run_end = end_ns
+        run_start = run_end - int(done.run_ms * 1e6)
+        if self._upstream:
+            url = urlsplit(self._upstream)
+            attributes: dict[str, Any] = {
+                "http.request.method": "POST",
+                "url.full": urlunsplit(url._replace(query="", fragment="")),
+                "server.address": url.hostname or "",
+                "server.port": url.port or (443 if url.scheme == "https" else 80),
+                "http.response.status_code": done.status,
+                REQUEST_ID_ATTRIBUTE: done.request_id,
+            }
+            kind, name = SpanKind.CLIENT, f"POST {url.path or '/'}"
+        else:
+            attributes = {REQUEST_ID_ATTRIBUTE: done.request_id}
+            kind, name = SpanKind.INTERNAL, "run()"
+        child = self._tracer.start_span(
+            name, context=parent, kind=kind, attributes=attributes, start_time=run_start
+        )
+        if done.status >= 500:
+            child.set_status(Status(StatusCode.ERROR, done.error or f"HTTP {done.status}"))
+        child.end(end_time=run_end)
+
+    def flush(self, timeout_ms: int = 30_000) -> None:
+        """Export everything queued so far."""
+        self.tracer_provider.force_flush(timeout_ms)
+        self.logger_provider.force_flush(timeout_ms)
+
+    def shutdown(self) -> None:
+        """Flush and stop the exporters; detach the logging handler."""
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
+            self._handler = None
+        self.tracer_provider.shutdown()
+        self.logger_provider.shutdown()
+
+
+def telemetry_from_env(
+    environ: Mapping[str, str],
+    *,
+    service_name: str,
+    service_version: str,
+    upstream: str | None = None,
+) -> Telemetry | None:
+    """A :class:`Telemetry` when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, else None."""
+    connection_string = environ.get(APP_INSIGHTS_CONNECTION_STRING_ENV, "").strip()
+    if not connection_string:
+        return None
+    return Telemetry(
+        connection_string,
+        service_name=service_name,
+        service_version=service_version,
+        instance_id=environ.get("HOSTNAME") or None,
+        upstream=upstream,
+    )
