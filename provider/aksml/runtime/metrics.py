@@ -7,10 +7,18 @@ cost nothing per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Metric,
+    start_http_server,
+)
+from prometheus_client.core import CounterMetricFamily
 
 from aksml import contract as c
 
@@ -23,6 +31,9 @@ REJECT_REASONS: Final = (
     "header_too_large",
 )
 """Every value of the ``reason`` label of ``aksml_requests_rejected_total``."""
+
+STATUS_CLASSES: Final = ("1xx", "2xx", "3xx", "4xx", "5xx")
+"""Every value of the ``class`` label of ``aksml_responses_by_class_total``."""
 
 _LATENCY_BUCKETS = (
     0.0005,
@@ -51,9 +62,9 @@ class RuntimeMetrics:
         """Create the families; the two callables are read at scrape time."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        Gauge(
-            c.INFLIGHT_METRIC, "run() calls holding an admission slot.", registry=r
-        ).set_function(in_flight)
+        Gauge(c.INFLIGHT_METRIC, "run() calls holding an admission slot.", registry=r).set_function(
+            in_flight
+        )
         Gauge(
             c.QUEUE_DEPTH_METRIC, "Requests waiting for an admission slot.", registry=r
         ).set_function(queue_depth)
@@ -71,6 +82,17 @@ class RuntimeMetrics:
             "aksml_responses", "Scoring responses by HTTP status.", ["code"], registry=r
         )
         self._codes: dict[int, Counter] = {}
+        r.register(_StatusClasses(self._responses))
+        self.worker_restarts = Counter(
+            "aksml_worker_restarts",
+            "Worker processes replaced after dying or overrunning the scoring timeout.",
+            registry=r,
+        )
+        self.model_load = Gauge(
+            "aksml_model_load_seconds",
+            "Time loading score.py and running init() took at startup.",
+            registry=r,
+        )
         self.queue_wait = Histogram(
             "aksml_queue_wait_seconds",
             "Time admitted requests waited for a slot.",
@@ -101,3 +123,28 @@ class RuntimeMetrics:
     def serve(self, host: str, port: int) -> None:
         """Serve ``/metrics`` on ``host:port`` from a background thread."""
         start_http_server(port, addr=host, registry=self.registry)
+
+
+class _StatusClasses:
+    """``aksml_responses_by_class_total{class="2xx"|…}``, summed from the per-status counter at
+    scrape time (no extra work per request)."""
+
+    def __init__(self, responses: Counter) -> None:
+        self._responses = responses
+
+    def collect(self) -> Iterator[Metric]:
+        totals = dict.fromkeys(STATUS_CLASSES, 0.0)
+        for family in self._responses.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    key = sample.labels["code"][:1] + "xx"
+                    if key in totals:
+                        totals[key] += sample.value
+        family = CounterMetricFamily(
+            "aksml_responses_by_class",
+            "Scoring responses by HTTP status class.",
+            labels=["class"],
+        )
+        for key, value in totals.items():
+            family.add_metric([key], value)
+        yield family

@@ -75,6 +75,18 @@ class RuntimeSettings:
     """Directory sink for collected data."""
     data_collection_blob_url: str | None = None
     """Blob container sink for collected data."""
+    data_collection_sample_rate: float = 1.0
+    """Fraction of requests whose data is collected."""
+    data_collection_max_record_bytes: int = 1024 * 1024
+    """Largest input/prediction kept per collected record (longer: truncated with a marker)."""
+    data_collection_buffer_bytes: int = 64 * 1024 * 1024
+    """Data-collection buffer bound (beyond it records are dropped and counted)."""
+    data_collection_flush_ms: int = 1000
+    """How often the data-collection writer hands buffered records to the sink."""
+    access_log: bool = False
+    """One JSON access-log line per scoring request on stdout."""
+    service_version: str | None = None
+    """Service version for telemetry (default: model versions, else 1.0)."""
     worker_mode: WorkerMode = "auto"
     """Requested worker mode (see :attr:`uses_processes`)."""
     show_keys: bool = False
@@ -115,6 +127,16 @@ def _int(lo: int, hi: int | None = None) -> Callable[[c.RuntimeSetting, object],
         return number
 
     return parse
+
+
+def _fraction(setting: c.RuntimeSetting, value: object) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise _bad(setting, value, "expected a number between 0 and 1") from None
+    if not 0.0 <= number <= 1.0:
+        raise _bad(setting, value, "must be between 0 and 1")
+    return number
 
 
 def _bool(setting: c.RuntimeSetting, value: object) -> bool:
@@ -184,6 +206,12 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "collect_model_data": (c.COLLECT_MODEL_DATA, _bool),
     "data_collection_dir": (c.DATA_COLLECTION_DIR, _text),
     "data_collection_blob_url": (c.DATA_COLLECTION_BLOB_URL, _url),
+    "data_collection_sample_rate": (c.DATA_COLLECTION_SAMPLE_RATE, _fraction),
+    "data_collection_max_record_bytes": (c.DATA_COLLECTION_MAX_RECORD_BYTES, _int(1)),
+    "data_collection_buffer_bytes": (c.DATA_COLLECTION_BUFFER_BYTES, _int(1024)),
+    "data_collection_flush_ms": (c.DATA_COLLECTION_FLUSH_MS, _int(1)),
+    "access_log": (c.ACCESS_LOG, _bool),
+    "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),
     "show_keys": (c.SHOW_KEYS, _bool),
 }
