@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aksml.errors import WebserviceException
 
@@ -24,11 +24,6 @@ _LAZY: dict[str, str] = {
     "AksServiceDeploymentConfiguration": "aksml.spec",
     "AksEndpointDeploymentConfiguration": "aksml.spec",
 }
-
-if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from aksml.endpoint import AksEndpoint
-    from aksml.spec import AksEndpointDeploymentConfiguration, AksServiceDeploymentConfiguration
-    from aksml.webservice import AksWebservice
 
 
 def __getattr__(name: str) -> Any:

@@ -135,6 +135,17 @@ DATA_COLLECTION_BLOB_URL: Final = RuntimeSetting(
     "AKSML_DATA_COLLECTION_BLOB_URL",
     "Azure Blob container URL sink for collected model data (workload identity).",
 )
+WORKER_MODE: Final = RuntimeSetting(
+    "--worker-mode",
+    "AKSML_WORKER_MODE",
+    "Where run() executes: 'thread' (in the server process), 'process' (one worker process per "
+    "concurrent request, each running init()) or 'auto' (thread for 1, process above).",
+)
+SHOW_KEYS: Final = RuntimeSetting(
+    "--show-keys",
+    "AKSML_SHOW_KEYS",
+    "Print the auth key values at startup (off by default; keys are never logged otherwise).",
+)
 APP_INSIGHTS_CONNECTION_STRING_ENV: Final = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 """Set (from a Kubernetes Secret) when enable_app_insights is on; the runtime exports to it."""
 
@@ -148,6 +159,9 @@ READINESS_PATH: Final = "/-/ready"
 SCORE_PATH: Final = "/score"
 SWAGGER_PATH: Final = "/swagger.json"
 METRICS_PATH: Final = "/metrics"
+INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
+"""Prometheus gauge on METRICS_PATH: run() calls in progress in this replica (the KEDA autoscaler
+divides its per-replica average by replica_max_concurrent_requests: AML utilisation)."""
 AML_PATH_PREFIX: Final = "/api/v1/service/{name}"
 """The AML path prefix; the runtime serves <prefix>/score and <prefix>/swagger.json too."""
 
@@ -159,6 +173,12 @@ SECONDARY_KEY_FILE: Final = "secondaryKey"
 PACKAGES_DIR: Final = "/opt/aksml/packages"
 """Init-container pip target for the score.py environment; on the runtime's PYTHONPATH."""
 TMP_DIR: Final = "/tmp"
+DEFAULT_MAX_REQUEST_WAIT_MS: Final = 500
+"""max_request_wait_time default (AML v1)."""
+DEFAULT_SCORING_TIMEOUT_MS: Final = 60_000
+"""scoring_timeout_ms default (AML v1 azureml-fe: one minute)."""
+DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 1
+"""replica_max_concurrent_requests default (AML v1)."""
 
 # --- process exit codes ---
 EXIT_OK: Final = 0
@@ -168,8 +188,6 @@ EXIT_INIT_FAILED: Final = 3
 
 
 # --- Prometheus metric names the plan's autoscaler and the runtime share ---
-INFLIGHT_METRIC: Final = "aksml_requests_in_flight"
-"""Gauge: run() calls holding an admission slot in this replica (busy slots)."""
 QUEUE_DEPTH_METRIC: Final = "aksml_queue_depth"
 """Gauge: requests waiting for an admission slot in this replica. The KEDA ScaledObject scales on
 sum(in-flight + queue depth) over the Deployment's pods (v1 utilisation: busy + queued)."""

@@ -1,4 +1,10 @@
-"""The aksml scoring runtime: the HTTP server that runs a user's ``score.py`` in each pod.
+"""The scoring runtime behind ``aksml serve``: runs a user's score.py (or fronts an HTTP model
+server) with the request semantics of AKS (azureml-fe + azureml-inference-server-http).
 
-Never imports Pulumi. Started with ``aksml serve``.
+Modules: ``settings`` (flags/env/--config), ``script`` (loading and calling score.py),
+``swagger`` (documents from inference-schema decorators), ``gate`` (FIFO admission),
+``backends`` / ``workers`` / ``proxy`` (thread, worker-process and proxy back ends), ``worker``
+(the worker process), ``app`` (the raw ASGI application), ``auth`` (key and token auth),
+``metrics`` (Prometheus), ``hooks`` (finished-request observers), ``server`` (uvicorn,
+signals, drain). Never imports Pulumi.
 """

@@ -28,6 +28,7 @@ from aksml.spec.names import (
     validate_service_name,
 )
 from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.spec.traffic import EndpointVersionSpec, resolve_roles, resolve_traffic
 
 __all__ = [
     "NAMESPACE_REGEX",
@@ -36,6 +37,7 @@ __all__ = [
     "AksEndpointDeploymentConfiguration",
     "AksServiceDeploymentConfiguration",
     "AnyConfiguration",
+    "EndpointVersionSpec",
     "ResolvedServiceConfig",
     "deploy_configuration",
     "endpoint_deploy_configuration",
@@ -43,6 +45,8 @@ __all__ = [
     "is_valid_namespace",
     "is_valid_service_name",
     "load_config",
+    "resolve_roles",
+    "resolve_traffic",
     "serialize",
     "to_create_payload",
     "validate_namespace",

@@ -1,0 +1,54 @@
+"""Azure integration (the ``azure`` extra): the AKS cluster's Kubernetes provider, App Insights,
+a key-less blob model store, the ``modeldata`` container and workload identity.
+
+``aksml.azure.naming`` is pure (no Pulumi, no Azure SDK). The Pulumi parts import
+``pulumi_azure_native`` and are loaded on first access, so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY: dict[str, str] = {
+    "AzureServiceResources": "aksml.azure.resources",
+    "AzureServiceResourcesArgs": "aksml.azure.resources",
+    "AzureModelArgs": "aksml.azure.resources",
+    "ClusterRef": "aksml.azure.cluster",
+    "cluster_from_name": "aksml.azure.cluster",
+    "cluster_from_resource": "aksml.azure.cluster",
+    "kubernetes_provider": "aksml.azure.cluster",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from aksml.azure.cluster import (
+        ClusterRef,
+        cluster_from_name,
+        cluster_from_resource,
+        kubernetes_provider,
+    )
+    from aksml.azure.resources import (
+        AzureModelArgs,
+        AzureServiceResources,
+        AzureServiceResourcesArgs,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aksml.azure' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "AzureModelArgs",
+    "AzureServiceResources",
+    "AzureServiceResourcesArgs",
+    "ClusterRef",
+    "cluster_from_name",
+    "cluster_from_resource",
+    "kubernetes_provider",
+]

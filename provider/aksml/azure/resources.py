@@ -1,0 +1,487 @@
+"""``AzureServiceResources``: the Azure side of one scoring service, as a Pulumi component.
+
+What AML v1 created for an AKS web service on Azure (App Insights, the model download, the
+``modeldata`` blobs) made passwordless: a user-assigned identity federated with the pod's
+service account (workload identity), data-plane roles scoped to single blob containers, and a
+storage account without shared keys. Also builds the Kubernetes provider for the AKS cluster.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, Required, Self, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import (
+    applicationinsights,
+    authorization,
+    containerservice,
+    managedidentity,
+    operationalinsights,
+    storage,
+)
+
+from aksml.azure import naming
+from aksml.azure.cluster import ClusterRef, cluster_from_name, cluster_from_resource
+from aksml.azure.cluster import kubernetes_provider as build_kubernetes_provider
+from aksml.errors import WebserviceException
+
+TYPE_TOKEN = "aksml:index:AzureServiceResources"
+
+
+class AzureModelArgs(TypedDict):
+    """A model given as local files; uploaded to the model container, file by file."""
+
+    name: str
+    """Model name: the first path segment below the model root (``azureml-models/<name>``)."""
+    path: str
+    """Local file or folder. A folder is uploaded file by file with its relative paths."""
+    version: NotRequired[int]
+    """Model version (default 1): the second path segment (``azureml-models/<name>/<version>``)."""
+
+
+class AzureServiceResourcesArgs(TypedDict, total=False):
+    """Inputs of ``AzureServiceResources``. Every Azure resource is optional and created only
+    when a setting asks for it."""
+
+    resource_group_name: Required[pulumi.Input[str]]
+    """Resource group in which the identity, storage and monitoring resources are created."""
+    location: pulumi.Input[str]
+    """Azure region of created resources (default: the resource group's region)."""
+    compute_target_name: pulumi.Input[str]
+    """Name of an existing AKS cluster (AML v1 ``compute_target_name``)."""
+    cluster_resource_group_name: pulumi.Input[str]
+    """Resource group of the ``compute_target_name`` cluster (default: ``resource_group_name``)."""
+    cluster: containerservice.ManagedCluster
+    """An AKS cluster defined in the same program (instead of ``compute_target_name``)."""
+    namespace: pulumi.Input[str]
+    """Kubernetes namespace of the service: the federated credential's subject and the App
+    Insights Secret's namespace."""
+    service_account_name: pulumi.Input[str]
+    """Kubernetes service account the pods run as; the federated credential trusts its token."""
+    enable_app_insights: bool
+    """Create a workspace-based Application Insights component and a Kubernetes Secret with its
+    connection string (AML v1 ``enable_app_insights``)."""
+    log_analytics_workspace_id: pulumi.Input[str]
+    """Resource id of an existing Log Analytics workspace for App Insights (default: a new one)."""
+    app_insights_secret_name: str
+    """Name of the Kubernetes Secret with the connection string (default ``<name>-appinsights``)."""
+    models: Sequence[AzureModelArgs]
+    """Local models to upload as blobs into the model container."""
+    storage_account_id: pulumi.Input[str]
+    """Resource id of an existing storage account to use instead of creating one."""
+    storage_account_name: str
+    """Name of the storage account to create (default: derived from the project, stack and name)."""
+    model_container_name: str
+    """Blob container for uploaded models (default ``models``)."""
+    collect_model_data: bool
+    """Create the ``modeldata`` container the runtime writes collected data to (AML v1
+    ``collect_model_data``), writable by the pods' identity only."""
+    workload_identity_enabled: bool
+    """Create the pods' workload identity even when no model or data container needs it."""
+    grant_deployer_blob_access: bool
+    """Grant the principal running Pulumi 'Storage Blob Data Contributor' on the model container
+    so that it can upload the model blobs without account keys (default true)."""
+    deployer_principal_type: str
+    """Principal type of the identity running Pulumi, for that grant: ``User`` (default, an
+    interactive ``az login``) or ``ServicePrincipal`` (CI with a service principal or identity)."""
+    tags: Mapping[str, str]
+    """Azure tags for every created Azure resource."""
+
+
+class _Account:
+    """The storage account in use (created here or given by id)."""
+
+    def __init__(
+        self,
+        id: pulumi.Output[str],
+        name: pulumi.Output[str],
+        resource_group_name: pulumi.Output[str],
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.resource_group_name = resource_group_name
+
+
+def _grant(
+    resource_name: str,
+    principal_id: pulumi.Input[str],
+    role_guid: str,
+    account_id: pulumi.Output[str],
+    container_name: str,
+    principal_type: str,
+    opts: pulumi.ResourceOptions,
+) -> authorization.RoleAssignment:
+    """A role assignment of a built-in blob data role on one container."""
+    return authorization.RoleAssignment(
+        resource_name,
+        principal_id=principal_id,
+        principal_type=principal_type,
+        role_definition_id=account_id.apply(
+            lambda i: naming.role_definition_id(naming.subscription_of(i), role_guid)
+        ),
+        scope=account_id.apply(lambda i: naming.container_scope(i, container_name)),
+        opts=opts,
+    )
+
+
+class _Plan:
+    """What to create, decided from the args alone (validation happens here, before any child)."""
+
+    def __init__(self, name: str, args: AzureServiceResourcesArgs) -> None:
+        self.name = name
+        self.args = args
+        self.app_insights = bool(args.get("enable_app_insights", False))
+        self.collect_model_data = bool(args.get("collect_model_data", False))
+        self.grant_deployer = bool(args.get("grant_deployer_blob_access", True))
+        self.deployer_principal_type = args.get("deployer_principal_type", "User")
+        if self.deployer_principal_type not in {"User", "ServicePrincipal", "Group"}:
+            raise WebserviceException(
+                f"Invalid deployer_principal_type {self.deployer_principal_type!r}: use User, "
+                "ServicePrincipal or Group."
+            )
+        self.model_container_name = naming.validate_container_name(
+            args.get("model_container_name", naming.DEFAULT_MODEL_CONTAINER)
+        )
+        if self.model_container_name == naming.MODEL_DATA_CONTAINER:
+            raise WebserviceException(
+                f"model_container_name must differ from {naming.MODEL_DATA_CONTAINER!r}: the pods "
+                "may only write to the data container."
+            )
+        self.blobs = [
+            blob
+            for model in args.get("models", [])
+            for blob in naming.model_blobs(model["name"], model.get("version", 1), model["path"])
+        ]
+        naming.check_unique_blob_names(self.blobs)
+        self.needs_storage = bool(self.blobs) or self.collect_model_data
+        self.needs_identity = self.needs_storage or bool(
+            args.get("workload_identity_enabled", False)
+        )
+        self.app_insights_secret_name = args.get(
+            "app_insights_secret_name", naming.app_insights_secret_name(name)
+        )
+        self.storage_account_name = naming.validate_storage_account_name(
+            args.get(
+                "storage_account_name",
+                naming.storage_account_name(name, f"{pulumi.get_project()}/{pulumi.get_stack()}"),
+            )
+        )
+        has_cluster = "cluster" in args or "compute_target_name" in args
+        if "cluster" in args and "compute_target_name" in args:
+            raise WebserviceException("Give either cluster or compute_target_name, not both.")
+        if self.needs_identity:
+            if not has_cluster:
+                raise WebserviceException(
+                    "Workload identity (models, collect_model_data) needs the AKS cluster's OIDC "
+                    "issuer: set compute_target_name or cluster."
+                )
+            missing = [k for k in ("namespace", "service_account_name") if k not in args]
+            if missing:
+                raise WebserviceException(
+                    f"Workload identity needs {' and '.join(missing)} (the federated subject)."
+                )
+        if self.app_insights and "namespace" not in args:
+            raise WebserviceException(
+                "enable_app_insights needs namespace (for the connection-string Secret)."
+            )
+
+    @classmethod
+    def from_args(cls, name: str, args: AzureServiceResourcesArgs) -> Self:
+        """Validate ``args`` and decide which resources to create."""
+        if "resource_group_name" not in args:
+            raise WebserviceException("resource_group_name is required for Azure resources.")
+        return cls(name, args)
+
+    def cluster(
+        self, default_resource_group: pulumi.Input[str], parent: pulumi.Resource
+    ) -> ClusterRef | None:
+        """The cluster reference, or None when neither cluster nor compute_target_name is set."""
+        given = self.args.get("cluster")
+        if given is not None:
+            return cluster_from_resource(given)
+        target = self.args.get("compute_target_name")
+        if target is None:
+            return None
+        return cluster_from_name(
+            target,
+            self.args.get("cluster_resource_group_name", default_resource_group),
+            pulumi.InvokeOutputOptions(parent=parent),
+        )
+
+
+class AzureServiceResources(pulumi.ComponentResource):
+    """Azure resources of one scoring service: Kubernetes provider for an AKS cluster, App
+    Insights, a key-less blob model store, a ``modeldata`` container and workload identity."""
+
+    kubernetes_provider: k8s.Provider | None
+    """Provider built from the AKS cluster's user credentials; None when no cluster was named or
+    a Kubernetes provider was passed in through ``opts``."""
+    cluster_id: pulumi.Output[str | None]
+    """The AKS cluster's resource id."""
+    oidc_issuer_url: pulumi.Output[str | None]
+    """The AKS cluster's OIDC issuer URL."""
+    client_id: pulumi.Output[str | None]
+    """Client id of the pods' user-assigned identity (the ServiceAccount annotation's value)."""
+    principal_id: pulumi.Output[str | None]
+    """Object id of the pods' user-assigned identity."""
+    tenant_id: pulumi.Output[str | None]
+    """Tenant of the pods' user-assigned identity."""
+    app_insights_connection_string: pulumi.Output[str | None]
+    """App Insights connection string (a Pulumi secret)."""
+    app_insights_secret_name: pulumi.Output[str | None]
+    """Kubernetes Secret holding the connection string under key ``connectionString``."""
+    storage_account_name: pulumi.Output[str | None]
+    """The model/data storage account."""
+    storage_resource_group_name: pulumi.Output[str | None]
+    """Resource group of the storage account."""
+    model_container_url: pulumi.Output[str | None]
+    """URL of the model container."""
+    model_blob_urls: pulumi.Output[dict[str, str]]
+    """Path below the pod's model root (``<model>/<version>/<file>``) -> blob URL."""
+    model_volume: pulumi.Output[dict[str, Any] | None]
+    """Inline Blob CSI volume mounting the model container read-only with workload identity
+    (for ``blobfuse_enabled``)."""
+    data_collection_blob_url: pulumi.Output[str | None]
+    """URL of the ``modeldata`` container (the runtime's blob sink)."""
+
+    def __init__(
+        self,
+        name: str,
+        args: AzureServiceResourcesArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        plan = _Plan.from_args(name, args)
+        child = pulumi.ResourceOptions(parent=self)
+        rg = args["resource_group_name"]
+        location = args.get("location")
+        tags = dict(args.get("tags", {}))
+        none: pulumi.Output[Any] = pulumi.Output.from_input(None)
+
+        # --- cluster and Kubernetes provider ---
+        cluster = plan.cluster(rg, self)
+        self.kubernetes_provider = None
+        if cluster is not None and self.get_provider("kubernetes::Provider") is None:
+            self.kubernetes_provider = build_kubernetes_provider(
+                f"{name}-k8s", cluster, pulumi.ResourceOptions(parent=self)
+            )
+        self.cluster_id = cluster.id if cluster is not None else none
+        self.oidc_issuer_url = cluster.oidc_issuer_url if cluster is not None else none
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider)
+
+        # --- workload identity ---
+        identity: managedidentity.UserAssignedIdentity | None = None
+        if plan.needs_identity:
+            assert cluster is not None  # checked by _Plan
+            identity = managedidentity.UserAssignedIdentity(
+                f"{name}-identity", resource_group_name=rg, location=location, tags=tags, opts=child
+            )
+            managedidentity.FederatedIdentityCredential(
+                f"{name}-federated",
+                resource_group_name=rg,
+                resource_name_=identity.name,
+                issuer=cluster.oidc_issuer_url,
+                subject=pulumi.Output.all(args["namespace"], args["service_account_name"]).apply(
+                    lambda ns_sa: naming.federated_subject(ns_sa[0], ns_sa[1])
+                ),
+                audiences=[naming.WORKLOAD_IDENTITY_AUDIENCE],
+                opts=child,
+            )
+        self.client_id = identity.client_id if identity is not None else none
+        self.principal_id = identity.principal_id if identity is not None else none
+        self.tenant_id = identity.tenant_id if identity is not None else none
+
+        # --- App Insights ---
+        self.app_insights_connection_string = none
+        self.app_insights_secret_name = none
+        if plan.app_insights:
+            workspace_id = args.get("log_analytics_workspace_id")
+            if workspace_id is None:
+                workspace_id = operationalinsights.Workspace(
+                    f"{name}-logs",
+                    resource_group_name=rg,
+                    location=location,
+                    sku={"name": "PerGB2018"},
+                    retention_in_days=30,
+                    tags=tags,
+                    opts=child,
+                ).id
+            component = applicationinsights.Component(
+                f"{name}-appinsights",
+                resource_group_name=rg,
+                location=location,
+                kind="web",
+                application_type="web",
+                ingestion_mode="LogAnalytics",
+                workspace_resource_id=workspace_id,
+                tags=tags,
+                opts=child,
+            )
+            connection_string: pulumi.Output[str] = pulumi.Output.secret(
+                component.connection_string
+            )
+            secret = k8s.core.v1.Secret(
+                f"{name}-appinsights",
+                metadata={"name": plan.app_insights_secret_name, "namespace": args["namespace"]},
+                type="Opaque",
+                string_data={naming.APP_INSIGHTS_SECRET_KEY: connection_string},
+                opts=k8s_opts,
+            )
+            self.app_insights_connection_string = connection_string
+            self.app_insights_secret_name = secret.metadata.apply(lambda m: m.name)
+
+        # --- storage: models and collected data ---
+        self.storage_account_name = none
+        self.storage_resource_group_name = none
+        self.model_container_url = none
+        self.model_blob_urls = pulumi.Output.from_input({})
+        self.model_volume = none
+        self.data_collection_blob_url = none
+        if plan.needs_storage:
+            assert identity is not None  # storage implies identity (_Plan)
+            account = self._storage_account(name, plan, args, tags, child)
+            self.storage_account_name = account.name
+            self.storage_resource_group_name = account.resource_group_name
+            if plan.blobs:
+                self._model_store(name, plan, account, identity, child)
+            if plan.collect_model_data:
+                container = storage.BlobContainer(
+                    f"{name}-modeldata",
+                    account_name=account.name,
+                    resource_group_name=account.resource_group_name,
+                    container_name=naming.MODEL_DATA_CONTAINER,
+                    public_access=storage.PublicAccess.NONE,
+                    opts=child,
+                )
+                _grant(
+                    f"{name}-modeldata-contributor",
+                    identity.principal_id,
+                    naming.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                    account.id,
+                    naming.MODEL_DATA_CONTAINER,
+                    "ServicePrincipal",
+                    pulumi.ResourceOptions(parent=self, depends_on=[container]),
+                )
+                self.data_collection_blob_url = account.name.apply(
+                    lambda a: naming.container_url(a, naming.MODEL_DATA_CONTAINER)
+                )
+
+        self.register_outputs(
+            {
+                "cluster_id": self.cluster_id,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "client_id": self.client_id,
+                "principal_id": self.principal_id,
+                "tenant_id": self.tenant_id,
+                "app_insights_connection_string": self.app_insights_connection_string,
+                "app_insights_secret_name": self.app_insights_secret_name,
+                "storage_account_name": self.storage_account_name,
+                "storage_resource_group_name": self.storage_resource_group_name,
+                "model_container_url": self.model_container_url,
+                "model_blob_urls": self.model_blob_urls,
+                "model_volume": self.model_volume,
+                "data_collection_blob_url": self.data_collection_blob_url,
+            }
+        )
+
+    def _storage_account(
+        self,
+        name: str,
+        plan: _Plan,
+        args: AzureServiceResourcesArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> _Account:
+        existing = args.get("storage_account_id")
+        if existing is not None:
+            account_id = pulumi.Output.from_input(existing)
+            return _Account(
+                id=account_id,
+                name=account_id.apply(naming.resource_name_of),
+                resource_group_name=account_id.apply(naming.resource_group_of),
+            )
+        account = storage.StorageAccount(
+            f"{name}-storage",
+            account_name=plan.storage_account_name,
+            resource_group_name=args["resource_group_name"],
+            location=args.get("location"),
+            kind="StorageV2",
+            sku={"name": "Standard_LRS"},
+            allow_shared_key_access=False,
+            allow_blob_public_access=False,
+            default_to_o_auth_authentication=True,
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            tags=tags,
+            opts=child,
+        )
+        return _Account(
+            id=account.id,
+            name=pulumi.Output.from_input(plan.storage_account_name),
+            resource_group_name=pulumi.Output.from_input(args["resource_group_name"]),
+        )
+
+    def _model_store(
+        self,
+        name: str,
+        plan: _Plan,
+        account: _Account,
+        identity: managedidentity.UserAssignedIdentity,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        container_name = plan.model_container_name
+        container = storage.BlobContainer(
+            f"{name}-models",
+            account_name=account.name,
+            resource_group_name=account.resource_group_name,
+            container_name=container_name,
+            public_access=storage.PublicAccess.NONE,
+            opts=child,
+        )
+        after_container = pulumi.ResourceOptions(parent=self, depends_on=[container])
+        _grant(
+            f"{name}-models-reader",
+            identity.principal_id,
+            naming.STORAGE_BLOB_DATA_READER,
+            account.id,
+            container_name,
+            "ServicePrincipal",
+            after_container,
+        )
+        upload_deps: list[pulumi.Resource] = [container]
+        if plan.grant_deployer:
+            deployer = authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            upload_deps.append(
+                _grant(
+                    f"{name}-deployer-models-contributor",
+                    deployer.object_id,
+                    naming.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                    account.id,
+                    container_name,
+                    plan.deployer_principal_type,
+                    after_container,
+                )
+            )
+        for blob in plan.blobs:
+            storage.Blob(
+                naming.blob_child_name(name, blob.blob_name),
+                account_name=account.name,
+                resource_group_name=account.resource_group_name,
+                container_name=container_name,
+                blob_name=blob.blob_name,
+                type=storage.BlobType.BLOCK,
+                source=pulumi.FileAsset(str(blob.source)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=upload_deps),
+            )
+        blob_names = [b.blob_name for b in plan.blobs]
+        self.model_container_url = account.name.apply(
+            lambda a: naming.container_url(a, container_name)
+        )
+        self.model_blob_urls = account.name.apply(
+            lambda a: {b: naming.blob_url(a, container_name, b) for b in blob_names}
+        )
+        self.model_volume = pulumi.Output.all(
+            account.name, account.resource_group_name, identity.client_id
+        ).apply(lambda v: naming.blob_csi_volume("azure-models", v[0], container_name, v[2], v[1]))

@@ -1,0 +1,65 @@
+"""``aksml serve``: run a score.py (or front an HTTP model server) as an AKS-style scoring
+endpoint. Every flag can also come from its environment variable (``aksml.contract``);
+precedence: flag > environment > ``--config`` > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from aksml import contract as c
+
+
+def _opt(setting: c.RuntimeSetting) -> object:
+    return typer.Option(setting.flag, help=f"{setting.help} [env: {setting.env}]")
+
+
+def _flag(setting: c.RuntimeSetting) -> object:
+    name = setting.flag.removeprefix("--")
+    return typer.Option(f"--{name}/--no-{name}", help=f"{setting.help} [env: {setting.env}]")
+
+
+def serve(
+    entry_script: Annotated[str | None, _opt(c.ENTRY_SCRIPT)] = None,
+    app_root: Annotated[str | None, _opt(c.APP_ROOT)] = None,
+    source_dir: Annotated[str | None, _opt(c.SOURCE_DIRECTORY)] = None,
+    model_dir: Annotated[str | None, _opt(c.MODEL_DIR)] = None,
+    host: Annotated[str | None, _opt(c.HOST)] = None,
+    port: Annotated[str | None, _opt(c.PORT)] = None,
+    metrics_port: Annotated[str | None, _opt(c.METRICS_PORT)] = None,
+    config: Annotated[str | None, _opt(c.CONFIG)] = None,
+    service_name: Annotated[str | None, _opt(c.SERVICE_NAME)] = None,
+    auth_mode: Annotated[str | None, _opt(c.AUTH_MODE)] = None,
+    primary_key: Annotated[str | None, _opt(c.PRIMARY_KEY)] = None,
+    secondary_key: Annotated[str | None, _opt(c.SECONDARY_KEY)] = None,
+    keys_file: Annotated[str | None, _opt(c.KEYS_FILE)] = None,
+    token_issuer: Annotated[str | None, _opt(c.TOKEN_ISSUER)] = None,
+    token_audience: Annotated[str | None, _opt(c.TOKEN_AUDIENCE)] = None,
+    upstream: Annotated[str | None, _opt(c.UPSTREAM)] = None,
+    upstream_score_path: Annotated[str | None, _opt(c.UPSTREAM_SCORE_PATH)] = None,
+    upstream_swagger_path: Annotated[str | None, _opt(c.UPSTREAM_SWAGGER_PATH)] = None,
+    max_concurrent_requests: Annotated[str | None, _opt(c.MAX_CONCURRENT_REQUESTS)] = None,
+    max_request_wait_ms: Annotated[str | None, _opt(c.MAX_REQUEST_WAIT_MS)] = None,
+    scoring_timeout_ms: Annotated[str | None, _opt(c.SCORING_TIMEOUT_MS)] = None,
+    max_body_bytes: Annotated[str | None, _opt(c.MAX_BODY_BYTES)] = None,
+    collect_model_data: Annotated[bool | None, _flag(c.COLLECT_MODEL_DATA)] = None,
+    data_collection_dir: Annotated[str | None, _opt(c.DATA_COLLECTION_DIR)] = None,
+    data_collection_blob_url: Annotated[str | None, _opt(c.DATA_COLLECTION_BLOB_URL)] = None,
+    worker_mode: Annotated[str | None, _opt(c.WORKER_MODE)] = None,
+    show_keys: Annotated[bool | None, _flag(c.SHOW_KEYS)] = None,
+) -> None:
+    """Serve score.py with AKS request semantics (auth, admission, timeouts, swagger)."""
+    from aksml.runtime.server import serve as run_server
+    from aksml.runtime.settings import resolve_settings
+
+    flags = dict(locals())
+    settings = resolve_settings(flags, os.environ)
+    raise typer.Exit(run_server(settings))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aksml serve`` to the CLI."""
+    app.command("serve")(serve)

@@ -1,0 +1,231 @@
+"""Workload settings: everything an ``AksWebservice`` needs beyond the AML v1 deploy configuration.
+
+The v1 settings (``ResolvedServiceConfig``) say how big, how many and how authenticated a
+service is; these say what runs (image, code, models, Python environment), how it is reached
+(exposure) and where it is placed. Pure pydantic models: no Pulumi, no Kubernetes client.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_IMAGE = "ghcr.io/aksml/aksml-runtime:0.1.0"
+"""The runtime image built from the repository's Dockerfile (``aksml serve`` as entry point)."""
+
+DEFAULT_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
+"""AKS application routing add-on (managed NGINX)."""
+
+DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "app-routing-system"
+"""Namespace of the AKS application routing add-on's controller pods."""
+
+DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-server.monitoring.svc.cluster.local:9090"
+"""Prometheus that scrapes the runtime's /metrics, queried by KEDA in ``keda`` autoscaler mode."""
+
+
+class Exposure(StrEnum):
+    """How clients reach the service."""
+
+    CLUSTER = "cluster"
+    """ClusterIP Service only: reachable inside the cluster."""
+    LOAD_BALANCER = "load_balancer"
+    """Service of type LoadBalancer (public, or internal with ``internal_load_balancer``)."""
+    INGRESS = "ingress"
+    """networking.k8s.io/v1 Ingress (default class: AKS application routing)."""
+    GATEWAY = "gateway"
+    """Gateway API HTTPRoute attached to an existing Gateway."""
+
+
+class RuntimeMode(StrEnum):
+    """What serves the requests inside the pod."""
+
+    IN_PROCESS = "in_process"
+    """The aksml runtime loads score.py (init()/run()) in its own process."""
+    PROXY = "proxy"
+    """The aksml runtime fronts a model-server container in the same pod (bring your own)."""
+
+
+class AutoscalerKind(StrEnum):
+    """Which autoscaler scales the Deployment when ``autoscale_enabled``."""
+
+    HPA = "hpa"
+    """HorizontalPodAutoscaler on CPU utilisation."""
+    KEDA = "keda"
+    """KEDA ScaledObject on the runtime's in-flight requests (AML utilisation semantics)."""
+
+
+class ModelSource(StrEnum):
+    """Where a model's files come from."""
+
+    IMAGE = "image"
+    """Already in the image under ``azureml-models/<name>/<version>``."""
+    URL = "url"
+    """An https URL (Azure Blob with SAS, or any file server) fetched by an init container."""
+    BLOB = "blob"
+    """An Azure Blob URL: mounted by the Azure Blob CSI driver when ``blobfuse_enabled``,
+    fetched by the init container otherwise."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelRef(_Frozen):
+    """One registered model the scoring code loads from ``AZUREML_MODEL_DIR``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+    """Model name (the directory under azureml-models)."""
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    """Model version (the directory under the model name)."""
+    source: ModelSource = ModelSource.IMAGE
+    """Where the files come from."""
+    url: str | None = None
+    """File URL (``url`` source) or blob URL ``https://<account>.blob.core.windows.net/<container>/<path>``
+    (``blob`` source)."""
+    storage_secret_name: str | None = None
+    """Blob CSI only: an existing Secret with ``azurestorageaccountname`` and
+    ``azurestorageaccountkey``; without it the driver uses the kubelet/workload identity."""
+
+
+class EnvironmentSpec(_Frozen):
+    """The score.py's Python dependencies, pip-installed at pod start into the packages volume."""
+
+    pip_requirements: tuple[str, ...] = ()
+    """Requirement lines (requirements.txt syntax)."""
+    index_url: str | None = None
+    """A private package index (pip --index-url)."""
+
+
+class IngressSpec(_Frozen):
+    """Ingress exposure settings."""
+
+    class_name: str = DEFAULT_INGRESS_CLASS
+    """ingressClassName."""
+    host: str | None = None
+    """Host name; None = any host (URIs then use the ingress address)."""
+    tls_secret_name: str | None = None
+    """Existing TLS Secret for ``host``; set = https URIs."""
+    controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
+    """Namespace of the ingress controller pods (the NetworkPolicy admits traffic from it)."""
+
+
+class GatewayParentRef(_Frozen):
+    """A Gateway the HTTPRoute attaches to."""
+
+    name: str
+    """Gateway name."""
+    namespace: str | None = None
+    """Gateway namespace; None = the service's namespace."""
+    section_name: str | None = None
+    """Listener name on the Gateway."""
+
+
+class GatewaySpec(_Frozen):
+    """Gateway API exposure settings."""
+
+    parent_refs: tuple[GatewayParentRef, ...] = Field(min_length=1)
+    """Gateways to attach to."""
+    hostnames: tuple[str, ...] = ()
+    """HTTPRoute hostnames; the first one is used in the URIs."""
+    https: bool = False
+    """The listener terminates TLS: URIs use https."""
+    gateway_namespace_for_traffic: str | None = None
+    """Namespace of the gateway's data-plane pods (NetworkPolicy source); None = the first
+    parentRef's namespace."""
+
+
+class ProxySpec(_Frozen):
+    """Proxy mode: the user's model-server container beside the runtime."""
+
+    image: str
+    """Model-server image."""
+    port: int = Field(default=8080, ge=1, le=65535)
+    """Port the model server listens on (loopback is enough)."""
+    score_path: str = "/score"
+    """Upstream scoring path."""
+    swagger_path: str | None = None
+    """Upstream swagger path, if it has one."""
+
+
+class KedaSpec(_Frozen):
+    """KEDA autoscaler settings."""
+
+    prometheus_address: str = DEFAULT_PROMETHEUS_ADDRESS
+    """Prometheus server KEDA queries for the runtime's in-flight metric."""
+
+
+class Toleration(_Frozen):
+    """A pod toleration (for GPU or dedicated node pools)."""
+
+    key: str | None = None
+    """Taint key."""
+    operator: str = "Equal"
+    """Equal or Exists."""
+    value: str | None = None
+    """Taint value (Equal)."""
+    effect: str | None = None
+    """NoSchedule, PreferNoSchedule or NoExecute; None = all."""
+
+
+class CodeBundle(_Frozen):
+    """Scoring code shipped in a ConfigMap (when not baked into the image)."""
+
+    directory_name: str
+    """Basename of the source directory (AZUREML_SOURCE_DIRECTORY)."""
+    files: dict[str, bytes]
+    """Relative POSIX path -> content, every file of the source directory."""
+
+
+class WorkloadSettings(_Frozen):
+    """Everything beyond the v1 deploy configuration; defaults are the documented ones."""
+
+    image: str = DEFAULT_IMAGE
+    """Runtime image."""
+    entry_script: str | None = None
+    """score.py path relative to the source directory (or the app root when code is in the
+    image); None = the image's own AZUREML_ENTRY_SCRIPT."""
+    code: CodeBundle | None = None
+    """Code to ship in a ConfigMap; None = baked into the image."""
+    models: tuple[ModelRef, ...] = ()
+    """Models exposed under AZUREML_MODEL_DIR."""
+    environment: EnvironmentSpec | None = None
+    """pip dependencies installed at pod start; None = the image has them."""
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables for the scoring container."""
+    exposure: Exposure = Exposure.CLUSTER
+    """How clients reach the service."""
+    internal_load_balancer: bool = False
+    """load_balancer exposure: an internal Azure load balancer (private VNet IP)."""
+    ingress: IngressSpec = IngressSpec()
+    """ingress exposure settings."""
+    gateway: GatewaySpec | None = None
+    """gateway exposure settings (required for that exposure)."""
+    runtime_mode: RuntimeMode = RuntimeMode.IN_PROCESS
+    """What serves requests inside the pod."""
+    proxy: ProxySpec | None = None
+    """proxy mode settings (required for that mode)."""
+    autoscaler: AutoscalerKind = AutoscalerKind.HPA
+    """Autoscaler when autoscale_enabled."""
+    keda: KedaSpec = KedaSpec()
+    """keda autoscaler settings."""
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    """Pod nodeSelector."""
+    tolerations: tuple[Toleration, ...] = ()
+    """Pod tolerations."""
+    service_account_name: str | None = None
+    """Service account; created when workload_identity_client_id is set, referenced otherwise."""
+    workload_identity_client_id: str | None = None
+    """Entra ID client id for Azure workload identity."""
+    image_pull_secrets: tuple[str, ...] = ()
+    """Existing image pull Secrets."""
+    create_namespace: bool = False
+    """Create the namespace (restricted Pod Security labels) instead of referencing it."""
+    token_issuer: str | None = None
+    """Token auth: OIDC issuer (the runtime's default when None)."""
+    token_audience: str | None = None
+    """Token auth: expected audience (the runtime's default when None)."""
+    app_insights_connection_string: str | None = None
+    """Application Insights connection string (stored in a Secret) for enable_app_insights."""
+    data_collection_blob_url: str | None = None
+    """collect_model_data sink: Azure Blob container URL; None = a pod-local volume."""

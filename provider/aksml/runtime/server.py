@@ -1,0 +1,258 @@
+"""Run the scoring app on uvicorn (httptools + uvloop): startup banner, init(), readiness,
+SIGTERM drain, exit codes.
+
+Lifecycle: bind and serve liveness at once; load score.py and run init() (readiness fails until
+it returned; failure -> exit 3); serve. On SIGTERM or SIGINT: readiness fails at once, queued
+requests get 503, new scoring requests get 503, in-flight calls finish (bounded by the scoring
+timeout plus one second), then the listener closes and the process exits 0. A second SIGINT
+exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from aksml import contract as c
+from aksml.runtime.app import AuthenticatorLike, ScoringApp
+from aksml.runtime.backends import Backend, ThreadBackend
+from aksml.runtime.hooks import RequestObserver
+from aksml.runtime.metrics import RuntimeMetrics
+from aksml.runtime.script import ScriptLoadError
+from aksml.runtime.settings import RuntimeSettings
+
+log = logging.getLogger("aksml.runtime")
+
+DRAIN_MARGIN_S = 1.0
+"""Extra time past the scoring timeout that draining waits for in-flight calls."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling (the runtime drains first)."""
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def make_backend(settings: RuntimeSettings) -> Backend:
+    """The back end the settings ask for."""
+    if settings.upstream:
+        from aksml.runtime.proxy import ProxyBackend
+
+        return ProxyBackend(settings)
+    if settings.uses_processes:
+        from aksml.runtime.workers import ProcessBackend
+
+        return ProcessBackend(settings)
+    return ThreadBackend(settings)
+
+
+def make_authenticator(settings: RuntimeSettings) -> AuthenticatorLike | None:
+    """The authenticator for the configured auth mode (None when auth is off)."""
+    if settings.auth_mode == "none":
+        return None
+    from aksml.runtime.auth import build_authenticator
+
+    return build_authenticator(
+        settings.auth_mode,
+        primary_key=settings.primary_key,
+        secondary_key=settings.secondary_key,
+        keys_file=settings.keys_file,
+        token_issuer=settings.token_issuer,
+        token_audience=settings.token_audience,
+    )
+
+
+def _display_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _banner(settings: RuntimeSettings, backend: Backend, port: int) -> list[str]:
+    base = f"http://{_display_host(settings.host)}:{port}"
+    target = settings.upstream or str(settings.entry_script)
+    lines = [f"aksml serve: {target} ({backend.description})"]
+    lines.append(f"  Liveness:  GET  {base}{c.LIVENESS_PATH}")
+    lines.append(f"  Readiness: GET  {base}{c.READINESS_PATH}")
+    lines.append(f"  Score:     POST {base}{c.SCORE_PATH}")
+    prefix = settings.aml_prefix
+    if prefix:
+        lines.append(f"  Score:     POST {base}{prefix}{c.SCORE_PATH}")
+    lines.append(f"  Swagger:   GET  {base}{c.SWAGGER_PATH}")
+    if prefix:
+        lines.append(f"  Swagger:   GET  {base}{prefix}{c.SWAGGER_PATH}")
+    if settings.metrics_port:
+        metrics_host = _display_host(settings.host)
+        lines.append(f"  Metrics:   GET  http://{metrics_host}:{settings.metrics_port}/metrics")
+    lines.append(
+        f"  Admission: {settings.max_concurrent_requests} concurrent, queue wait "
+        f"{settings.max_request_wait_ms} ms, scoring timeout {settings.scoring_timeout_ms} ms"
+    )
+    lines.append(f"  Auth: {_auth_line(settings)}")
+    return lines
+
+
+def _auth_line(settings: RuntimeSettings) -> str:
+    if settings.auth_mode == "none":
+        return "none"
+    if settings.auth_mode == "token":
+        return f"token (issuer {settings.token_issuer}, audience {settings.token_audience})"
+    if settings.keys_file:
+        return f"key (keys from {settings.keys_file})"
+    if settings.show_keys:
+        return f"key (primary {settings.primary_key}, secondary {settings.secondary_key})"
+    if settings.keys_generated:
+        path = _write_generated_keys(settings)
+        return f"key (keys generated; read them from {path}, or restart with {c.SHOW_KEYS.flag})"
+    return f"key (keys given; {c.SHOW_KEYS.flag} prints them)"
+
+
+def _write_generated_keys(settings: RuntimeSettings) -> str:
+    fd, path = tempfile.mkstemp(prefix="aksml-keys-", suffix=".json", dir=c.TMP_DIR)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(
+            {"primaryKey": settings.primary_key, "secondaryKey": settings.secondary_key}, handle
+        )
+    return path
+
+
+def serve(settings: RuntimeSettings, observers: Sequence[RequestObserver] = ()) -> int:
+    """Run the server until drained; returns the process exit code."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
+        runner = asyncio.Runner()
+    with runner:
+        return runner.run(_main(settings, observers))
+
+
+async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver]) -> int:
+    backend = make_backend(settings)
+    authenticator = make_authenticator(settings)
+    metrics = RuntimeMetrics(
+        in_flight=lambda: float(backend.gate.in_use),
+        queue_depth=lambda: float(backend.gate.waiting),
+    )
+    app = ScoringApp(
+        settings, backend, authenticator=authenticator, metrics=metrics, observers=observers
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http="httptools",
+        loop="none",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=int(settings.scoring_timeout_ms / 1000 + 2),
+    )
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    interrupts = 0
+
+    def on_signal(sig: signal.Signals) -> None:
+        nonlocal interrupts
+        if sig == signal.SIGINT:
+            interrupts += 1
+            if interrupts > 1:
+                log.warning("second interrupt: exiting without waiting")
+                os._exit(c.EXIT_OK)
+        if not stop.is_set():
+            log.info("%s: draining", sig.name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    fatal: list[str] = []
+
+    def on_fatal(message: str) -> None:
+        log.error("fatal: %s", message)
+        fatal.append(message)
+        stop.set()
+
+    backend.on_fatal = on_fatal
+
+    if authenticator is not None:
+        await authenticator.start()
+    if settings.metrics_port:
+        metrics.serve(settings.host, settings.metrics_port)
+    serve_task = asyncio.create_task(server.serve())
+    while not server.started:
+        if serve_task.done():
+            await serve_task
+            log.error("could not start the HTTP server on %s:%d", settings.host, settings.port)
+            return c.EXIT_USAGE
+        await asyncio.sleep(0.01)
+    port = _bound_port(server) or settings.port
+    print("\n".join(_banner(settings, backend, port)), flush=True)
+
+    start_task = asyncio.create_task(backend.start())
+    stop_task = asyncio.create_task(stop.wait())
+    await asyncio.wait({start_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    code = c.EXIT_OK
+    if start_task.done():
+        try:
+            start_task.result()
+        except ScriptLoadError as exc:
+            log.error("scoring script failed to start: %s", exc)
+            code = c.EXIT_INIT_FAILED
+        else:
+            app.ready = True
+            print("aksml serve: ready (init() returned)", flush=True)
+            await stop.wait()
+    stop_task.cancel()
+    if fatal:
+        code = c.EXIT_INIT_FAILED
+    await _drain(app, backend, settings)
+    server.should_exit = True
+    await serve_task
+    if not start_task.done():
+        start_task.cancel()
+    await backend.close()
+    if authenticator is not None:
+        await authenticator.close()
+    print(f"aksml serve: stopped (exit {code})", flush=True)
+    sys.stdout.flush()
+    return code
+
+
+async def _drain(app: ScoringApp, backend: Backend, settings: RuntimeSettings) -> None:
+    app.draining = True
+    backend.gate.refuse_waiters()
+    if app.active:
+        log.info("draining: waiting for %d in-flight request(s)", app.active)
+        try:
+            await asyncio.wait_for(
+                app.wait_idle(), settings.scoring_timeout_ms / 1000.0 + DRAIN_MARGIN_S
+            )
+        except TimeoutError:
+            log.warning("draining: %d request(s) still running; stopping anyway", app.active)
+
+
+def _bound_port(server: uvicorn.Server) -> int | None:
+    for listener in getattr(server, "servers", []):
+        for sock in listener.sockets:
+            name: Any = sock.getsockname()
+            return int(name[1])
+    return None

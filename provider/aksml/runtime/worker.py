@@ -1,0 +1,76 @@
+"""A worker process of process mode: loads score.py, runs init() once, then serves scoring
+calls from the front process over a socket, one at a time.
+
+Frames are a 4-byte big-endian length followed by a pickle. The first frame sent is
+``("ready", ScriptInfo)`` or ``("failed", message)``; then one ScoreResult per ScoreRequest.
+EOF on the socket ends the worker. SIGINT/SIGTERM are ignored: the front process drains and
+then closes the socket (or kills a worker whose run() overran the scoring timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import signal
+import socket
+import struct
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from aksml import contract as c
+from aksml.runtime.script import LoadedScript, ScriptLoadError, ScriptLocation
+
+FRAME = struct.Struct("!I")
+"""Frame header: payload length."""
+
+
+def encode_frame(message: Any) -> bytes:
+    """One frame holding ``message``."""
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME.pack(len(payload)) + payload
+
+
+def _read_frame(stream: BinaryIO) -> Any:
+    header = stream.read(FRAME.size)
+    if len(header) < FRAME.size:
+        return None
+    (size,) = FRAME.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        return None
+    return pickle.loads(payload)
+
+
+def worker_main(fd: int, spec: dict[str, Any]) -> int:
+    """Serve scoring calls on socket ``fd``; returns the exit code."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sock = socket.socket(fileno=fd)
+    stream = sock.makefile("rb")
+    location = ScriptLocation(
+        entry_script=Path(spec["entry_script"]),
+        app_root=Path(spec["app_root"]),
+        source_dir=Path(spec["source_dir"]) if spec.get("source_dir") else None,
+        model_dir=spec.get("model_dir", ""),
+    )
+    try:
+        script = LoadedScript(location, hide_authorization=bool(spec.get("hide_authorization")))
+    except ScriptLoadError as exc:
+        sock.sendall(encode_frame(("failed", str(exc))))
+        return c.EXIT_INIT_FAILED
+    except BaseException as exc:  # anything else escaping the user's code
+        sock.sendall(encode_frame(("failed", repr(exc))))
+        return c.EXIT_INIT_FAILED
+    sock.sendall(encode_frame(("ready", script.info)))
+    handle = script.handle
+    send = sock.sendall
+    while True:
+        request = _read_frame(stream)
+        if request is None:
+            return c.EXIT_OK
+        send(encode_frame(handle(request)))
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main(int(sys.argv[1]), json.loads(sys.argv[2])))

@@ -1,0 +1,6 @@
+def init():
+    pass
+
+
+def run(raw):
+    return {1, 2, 3}

@@ -1,0 +1,6 @@
+def init():
+    pass
+
+
+def run(raw):
+    raise ValueError("boom")
