@@ -286,9 +286,10 @@ def _finish(parsed: dict[str, Any], cwd: Path) -> RuntimeSettings:
         values["primary_key"] = secrets.token_urlsafe(32)
         values["secondary_key"] = secrets.token_urlsafe(32)
         values["keys_generated"] = True
-    if values.get("port") and values.get("port") == values.get("metrics_port"):
+    port = values.get("port", c.DEFAULT_PORT)
+    if port and port == values.get("metrics_port", c.DEFAULT_METRICS_PORT):
         raise WebserviceException(
-            f"{c.PORT.flag} and {c.METRICS_PORT.flag} must differ (both {values['port']})"
+            f"{c.PORT.flag} and {c.METRICS_PORT.flag} must differ (both {port})"
         )
     known = {f.name for f in fields(RuntimeSettings)}
     return RuntimeSettings(**{k: v for k, v in values.items() if k in known})
