@@ -106,6 +106,17 @@ SCORING_TIMEOUT_MS: Final = RuntimeSetting(
 MAX_BODY_BYTES: Final = RuntimeSetting(
     "--max-body-bytes", "AKSML_MAX_BODY_BYTES", "Largest accepted request body (413 above)."
 )
+ACCESS_LOG: Final = RuntimeSetting(
+    "--access-log",
+    "AKSML_ACCESS_LOG",
+    "Write one JSON line per scoring request to stdout (request id, status, durations; never "
+    "bodies, headers, keys or tokens).",
+)
+SERVICE_VERSION: Final = RuntimeSetting(
+    "--service-version",
+    "AKSML_SERVICE_VERSION",
+    "Service version reported to Application Insights (default: the model versions, else 1.0).",
+)
 DATA_COLLECTION_SAMPLE_RATE: Final = RuntimeSetting(
     "--data-collection-sample-rate",
     "AKSML_DATA_COLLECTION_SAMPLE_RATE",
@@ -187,10 +198,10 @@ EXIT_INIT_FAILED: Final = 3
 """init() raised or run() is missing: the same exit code as azureml-inference-server-http."""
 
 
-# --- Prometheus metric names the plan's autoscaler and the runtime share ---
+# --- more Prometheus metric names (see INFLIGHT_METRIC above) ---
 QUEUE_DEPTH_METRIC: Final = "aksml_queue_depth"
-"""Gauge: requests waiting for an admission slot in this replica. The KEDA ScaledObject scales on
-sum(in-flight + queue depth) over the Deployment's pods (v1 utilisation: busy + queued)."""
+"""Gauge: requests waiting for an admission slot in this replica. Not in the default KEDA query
+(v1 counted busy replicas); adding it gives azureml-fe v2's busy + queued utilisation."""
 
 ALL_SETTINGS: Final[tuple[RuntimeSetting, ...]] = tuple(
     v for v in list(globals().values()) if isinstance(v, RuntimeSetting)

@@ -46,10 +46,11 @@ def test_requests_dependencies_exceptions_and_logs_arrive(ingestion: Any) -> Non
             )
         )
         logging.getLogger("score").warning("hello from score.py")
+        print("printed", "by score.py")
         logging.getLogger("azure.core.pipeline").warning("never exported")
         telemetry.flush()
         envelopes = ingestion.wait_for(
-            lambda e: len(_of_type(e, "RequestData")) == 2 and _of_type(e, "MessageData")
+            lambda e: len(_of_type(e, "RequestData")) == 2 and len(_of_type(e, "MessageData")) == 2
         )
     finally:
         telemetry.shutdown()
@@ -89,7 +90,8 @@ def test_requests_dependencies_exceptions_and_logs_arrive(ingestion: Any) -> Non
     assert exception["tags"]["ai.operation.id"] == requests["req-fail-2"]["tags"]["ai.operation.id"]
 
     messages = [m["data"]["baseData"]["message"] for m in _of_type(envelopes, "MessageData")]
-    assert messages == ["hello from score.py"]
+    assert messages == ["hello from score.py", "printed by score.py"]
+    assert print.__module__ == "builtins"  # restored at shutdown
 
 
 def test_proxy_mode_records_an_http_dependency(ingestion: Any) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart" / "deploymentconfig.json"
@@ -60,3 +63,14 @@ def test_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     missing = _aksml("config", "show", str(tmp_path / "nope.json"))
     assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
     assert "Traceback" not in missing.stderr
+
+
+def test_show_on_a_terminal_prints_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aksml.cli.config import show
+
+    output = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", output)
+    monkeypatch.setattr(output, "isatty", lambda: True, raising=False)
+    show(QUICKSTART, as_json=False)
+    text = output.getvalue()
+    assert "parameter" in text and "autoscale_max_replicas" in text and "aksml-quickstart" in text

@@ -49,9 +49,16 @@ def _ref_python() -> Path:
     cache = Path(os.environ.get("AKSML_REF_CACHE", Path.home() / ".cache" / "aksml-ref"))
     venv = cache / AZUREML_CORE.replace("==", "-")
     python = venv / "bin" / "python"
-    check = [str(python), "-c", "import azureml.core.webservice"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
+    # cheap check (importing azureml.core takes seconds): the installed distribution's version
+    check = [
+        str(python),
+        "-c",
+        "import importlib.metadata as m; print(m.version('azureml-core'))",
+    ]
+    if python.exists():
+        found = subprocess.run(check, capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip() == AZUREML_CORE.split("==")[1]:
+            return python
     uv = shutil.which("uv")
     assert uv is not None, "the differential test needs `uv` on PATH to build its reference venv"
     subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)

@@ -418,3 +418,49 @@ def test_random_input_raises_only_webservice_exception(
         return
     config.resolve()
     config.serialize("svc-name")
+
+
+_JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-3, 200), st.floats(), st.text(max_size=4)),
+    lambda inner: st.dictionaries(
+        st.sampled_from(["cpu", "minReplicas", "autoscaleEnabled", "primaryKey", "x", "gpu"]),
+        inner,
+        max_size=3,
+    ),
+    max_leaves=6,
+)
+_JSON_KEYS = st.sampled_from(
+    [
+        "autoScaler",
+        "containerResourceRequirements",
+        "keys",
+        "dataCollection",
+        "gpuCores",
+        "numReplicas",
+        "tags",
+        "versions",
+        "versionName",
+        "trafficPercentile",
+        "storageInitEnabled",
+        "cpu_cores",
+        "namespace",
+        "bogus",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["aks", "AKSENDPOINT", "aci", None, 3]),
+    st.dictionaries(_JSON_KEYS, _JSON_VALUES, max_size=5),
+)
+def test_random_json_raises_only_webservice_exception(
+    compute_type: Any, body: dict[str, Any]
+) -> None:
+    data = {**body, "computeType": compute_type} if compute_type is not None else body
+    try:
+        config = from_aml_json(data)
+    except WebserviceException as exc:
+        assert exc.message
+        return
+    config.resolve()

@@ -38,6 +38,8 @@ def v(name: str, traffic: float | None = None, **kw: Any) -> dict[str, Any]:
         ([v("blue"), v("shadow", 0)], {"blue": 100.0, "shadow": 0.0}, ("blue", "blue")),
         ([v("blue"), v("green", 100)], {"blue": 0.0, "green": 100.0}, ("blue", "blue")),
         ([v("blue", 90), v("green", 10)], {"blue": 90.0, "green": 10.0}, ("blue", "blue")),
+        # the default's own percentile is not used: it receives the remainder
+        ([v("blue", 50), v("green", 30)], {"blue": 70.0, "green": 30.0}, ("blue", "blue")),
         (
             [v("aaa"), v("bbb", 33.3), v("ccc", 33.3), v("ddd", 33.4)],
             {"aaa": 0.0, "bbb": 33.3, "ccc": 33.3, "ddd": 33.4},
@@ -74,11 +76,6 @@ def test_resolve(
             [v("blue"), v("green", 60), v("red", 50)],
             f"{INV}the traffic_percentile of the non-default versions add up to 110, more than "
             "100; the default version 'blue' receives what they leave.\n",
-        ),
-        (
-            [v("blue", 50), v("green", 30)],
-            f"{INV}default version 'blue' has traffic_percentile 50, but the default receives "
-            "what the other versions leave (70); drop its traffic_percentile or set it to 70.\n",
         ),
         ([v("blue"), v("blue", 10)], f"{INV}version name 'blue' is used more than once.\n"),
         (
@@ -159,3 +156,15 @@ def test_random_sets_raise_only_webservice_exception(versions: list[dict[str, An
         assert exc.message
         return
     assert abs(sum(traffic.values()) - 100) < 1e-6
+
+
+def test_endpoint_configuration_first_version() -> None:
+    from aksml.spec import endpoint_deploy_configuration
+
+    first = endpoint_deploy_configuration(traffic_percentile=40).first_version("my-endpoint")
+    assert first.version_name == "my-endpoint" and first.is_default
+    # the default version takes what the others leave
+    assert resolve_traffic([first, v("green", 40)]) == {
+        "my-endpoint": 60.0,
+        "green": 40.0,
+    }

@@ -20,7 +20,7 @@ def resolved_rows(path: Path) -> dict[str, Any]:
     from aksml.spec import AksEndpointDeploymentConfiguration, load_config
 
     config = load_config(path)
-    rows: dict[str, Any] = {"kind": config._WEBSERVICE}
+    rows: dict[str, Any] = {"kind": config.WEBSERVICE_TYPE}
     if isinstance(config, AksEndpointDeploymentConfiguration):
         rows["version_name"] = config.version_name
         rows["traffic_percentile"] = config.traffic_percentile

@@ -25,10 +25,12 @@ application version and role instance.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import socket
+import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -42,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 
 log = logging.getLogger("aksml.telemetry")
 
+PRINT_LOGGER: Final = "aksml.print"
+"""Logger that receives score.py's ``print()`` output while Application Insights is on."""
 REQUEST_ID_ATTRIBUTE: Final = "request_id"
 """Span attribute (Application Insights custom property) holding the x-request-id."""
 _NO_EXPORT_LOGGERS: Final = (
@@ -78,6 +82,32 @@ class FinishedRequest:
     """Time in run() or the upstream call; 0 when scoring did not happen."""
     error: str | None = None
     """Why the request failed (None when it did not)."""
+
+
+def _capture_print(logger: logging.Logger) -> Callable[..., None]:
+    """Make ``print()`` to stdout/stderr from user code also log to ``logger``; return the
+    original ``print``. Calls from aksml's own modules are not exported."""
+    original = builtins.print
+
+    def print_and_log(
+        *values: object,
+        sep: str | None = " ",
+        end: str | None = "\n",
+        file: Any = None,
+        flush: bool = False,
+    ) -> None:
+        original(*values, sep=sep, end=end, file=file, flush=flush)
+        if file is not None and file is not sys.stdout and file is not sys.stderr:
+            return
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller == "aksml" or caller.startswith("aksml."):
+            return
+        text = (" " if sep is None else sep).join(str(v) for v in values)
+        if text:
+            logger.info(text)
+
+    builtins.print = print_and_log
+    return original
 
 
 class _ExportFilter(logging.Filter):
@@ -144,6 +174,11 @@ class Telemetry:
             handler.addFilter(_ExportFilter())
             logging.getLogger().addHandler(handler)
             self._handler = handler
+            self._print_logger = logging.getLogger(PRINT_LOGGER)
+            self._print_logger.propagate = False  # already on the console: print() wrote it
+            self._print_logger.setLevel(logging.INFO)
+            self._print_logger.addHandler(handler)
+            self._original_print = _capture_print(self._print_logger)
         self._install_global()
 
     def _install_global(self) -> None:
@@ -224,7 +259,10 @@ class Telemetry:
     def shutdown(self) -> None:
         """Flush and stop the exporters; detach the logging handler."""
         if self._handler is not None:
+            if builtins.print is not self._original_print:
+                builtins.print = self._original_print
             logging.getLogger().removeHandler(self._handler)
+            self._print_logger.removeHandler(self._handler)
             self._handler = None
         self.tracer_provider.shutdown()
         self.logger_provider.shutdown()

@@ -25,6 +25,7 @@ from aksml.spec.params import (
     unknown_key_message,
 )
 from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.spec.traffic import EndpointVersionSpec
 from aksml.spec.validation import (
     TRAFFIC_MESSAGE,
     kubernetes_messages,
@@ -122,7 +123,8 @@ class _DeploymentConfigurationBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
 
     _PARAMETERS: ClassVar[dict[str, Kind]] = SERVICE_PARAMETERS
-    _WEBSERVICE: ClassVar[str] = "AksWebservice"
+    WEBSERVICE_TYPE: ClassVar[str] = "AksWebservice"
+    """The v1 class this configuration deploys (``AksWebservice`` or ``AksEndpoint``)."""
 
     autoscale_enabled: bool | None = None
     """Whether to autoscale. Default: True if ``num_replicas`` is None, else False. The knobs below
@@ -421,8 +423,8 @@ class _DeploymentConfigurationBase(BaseModel):
         config = from_aml_json(data)
         if not isinstance(config, cls):
             raise WebserviceException(
-                f"Invalid configuration, the JSON describes an {config._WEBSERVICE} "
-                f"(computeType {data.get('computeType')!r}), not an {cls._WEBSERVICE}.\n"
+                f"Invalid configuration, the JSON describes an {config.WEBSERVICE_TYPE} "
+                f"(computeType {data.get('computeType')!r}), not an {cls.WEBSERVICE_TYPE}.\n"
             )
         return config
 
@@ -434,8 +436,8 @@ class _DeploymentConfigurationBase(BaseModel):
         config = load_config(path)
         if not isinstance(config, cls):
             raise WebserviceException(
-                f"Invalid configuration, {path} describes an {config._WEBSERVICE}, "
-                f"not an {cls._WEBSERVICE}.\n"
+                f"Invalid configuration, {path} describes an {config.WEBSERVICE_TYPE}, "
+                f"not an {cls.WEBSERVICE_TYPE}.\n"
             )
         return config
 
@@ -462,7 +464,7 @@ class AksEndpointDeploymentConfiguration(_DeploymentConfigurationBase):
     """
 
     _PARAMETERS: ClassVar[dict[str, Kind]] = ENDPOINT_PARAMETERS
-    _WEBSERVICE: ClassVar[str] = "AksEndpoint"
+    WEBSERVICE_TYPE: ClassVar[str] = "AksEndpoint"
     _UPDATABLE: ClassVar[tuple[str, ...]] = (*UPDATE_PARAMETERS, "traffic_percentile")
 
     version_name: str | None = None
@@ -473,6 +475,15 @@ class AksEndpointDeploymentConfiguration(_DeploymentConfigurationBase):
     @classmethod
     def _v1_messages(cls, values: Mapping[str, Any]) -> str:
         return v1_endpoint_messages(values)
+
+    def first_version(self, endpoint_name: str) -> EndpointVersionSpec:
+        """The routing view of the endpoint's first version: named ``version_name`` (default:
+        the endpoint's name, as v1 did), the default version, with ``traffic_percentile``."""
+        return EndpointVersionSpec(
+            version_name=self.version_name or endpoint_name,
+            traffic_percentile=self.traffic_percentile,
+            is_default=True,
+        )
 
     def _extra_update_messages(self, args: Mapping[str, Any]) -> str:
         traffic = args.get("traffic_percentile")

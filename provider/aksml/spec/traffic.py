@@ -9,8 +9,9 @@ Rules (v1 ``AksEndpoint`` / ``create_version`` / ``update_version``, minus its b
 - Exactly one **control** version: the one marked ``version_type="control"``, else the default
   version. Two controls are an error.
 - Each non-default version receives its ``traffic_percentile`` (None = 0); the default receives
-  what the others leave, ``100 - sum(others)``. A percentile below 0 or above 100 gets v1's
-  message; the others adding up to more than 100 is an error.
+  what the others leave, ``100 - sum(others)`` (its own ``traffic_percentile`` is not used).
+  A percentile below 0 or above 100 gets v1's message; the others adding up to more than 100
+  is an error.
 - **0 %**: a version with 0 % (or the default when the others take 100 %) is still deployed and
   reachable through its own URI and by pinning (the ``azureml-model-deployment`` header); it just
   receives no share of the endpoint's split traffic.
@@ -138,8 +139,8 @@ def resolve_traffic(
 ) -> dict[str, float]:
     """Effective traffic share per version (in version order), summing to 100.
 
-    Raises ``WebserviceException`` for an invalid version set (see the module docstring). A
-    default version that names its own ``traffic_percentile`` must name exactly the remainder.
+    Raises ``WebserviceException`` for an invalid version set (see the module docstring). The
+    default version's own ``traffic_percentile`` is not used: it receives the remainder.
     """
     specs = _as_specs(versions)
     default, _ = resolve_roles(specs)
@@ -152,13 +153,6 @@ def resolve_traffic(
             "leave.\n"
         )
     remainder = max(0.0, round(100.0 - total, 9))
-    own = next(s for s in specs if s.version_name == default).traffic_percentile
-    if own is not None and abs(own - remainder) > _TOLERANCE:
-        raise WebserviceException(
-            f"{_INVALID}default version {default!r} has traffic_percentile {own:g}, but the "
-            f"default receives what the other versions leave ({remainder:g}); drop its "
-            f"traffic_percentile or set it to {remainder:g}.\n"
-        )
     return {
         s.version_name: remainder
         if s.version_name == default

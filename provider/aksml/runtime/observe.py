@@ -1,0 +1,244 @@
+"""Wires observability into the server: builds the data collector, Application Insights
+telemetry and the access log from the runtime's settings, hands their request observers to the
+app, registers their metrics and flushes them at shutdown.
+
+Nothing is built for a feature that is off, so with everything off the server gets no observer
+and its request path does no extra work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from aksml.runtime.accesslog import AccessLog
+from aksml.runtime.datacollect import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
+    DataCollectionMetrics,
+    DataCollector,
+    build_collector,
+    model_partition,
+    models_from_dir,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from prometheus_client import CollectorRegistry
+
+    from aksml.runtime.telemetry import Telemetry
+
+log = logging.getLogger("aksml.observe")
+
+DEFAULT_SERVICE_NAME = "aksml"
+"""Service name used for partitions and telemetry when none is configured."""
+
+
+class FinishedRecord(Protocol):
+    """A finished scoring request as the app reports it (``aksml.runtime.hooks.RequestRecord``)."""
+
+    @property
+    def request_id(self) -> str:
+        """The x-request-id sent back."""
+
+    @property
+    def method(self) -> str:
+        """HTTP method."""
+
+    @property
+    def path(self) -> str:
+        """Request path."""
+
+    @property
+    def status(self) -> int:
+        """HTTP status sent."""
+
+    @property
+    def input(self) -> bytes:
+        """Request body."""
+
+    @property
+    def query(self) -> bytes:
+        """Raw query string."""
+
+    @property
+    def output(self) -> bytes:
+        """Response body."""
+
+    @property
+    def error(self) -> str | None:
+        """Failure reason, None on success."""
+
+    @property
+    def started_at(self) -> float:
+        """Wall-clock start (epoch seconds)."""
+
+    @property
+    def queue_ms(self) -> float:
+        """Admission wait."""
+
+    @property
+    def run_ms(self) -> float:
+        """Time in run(); 0 when run() was not called."""
+
+    @property
+    def total_ms(self) -> float:
+        """Arrival to response sent."""
+
+
+Observer = Callable[[FinishedRecord], None]
+"""Called once per finished scoring request, on the event loop, after the response."""
+
+
+@dataclass(frozen=True)
+class ObservabilityConfig:
+    """The settings observability needs (taken from ``RuntimeSettings``)."""
+
+    service_name: str | None = None
+    """Service name (partitions, cloud role); ``aksml`` when None."""
+    service_version: str | None = None
+    """Service version for telemetry; default: the model versions, else ``1.0``."""
+    model_dir: str | None = None
+    """AZUREML_MODEL_DIR (model names/versions)."""
+    collect_model_data: bool = False
+    """collect_model_data."""
+    data_collection_dir: str | None = None
+    """Directory sink."""
+    data_collection_blob_url: str | None = None
+    """Azure Blob sink."""
+    data_collection_sample_rate: float = 1.0
+    """Fraction of requests collected."""
+    data_collection_max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    """Largest payload kept per record."""
+    data_collection_buffer_bytes: int = DEFAULT_BUFFER_BYTES
+    """Buffer bound before records are dropped."""
+    access_log: bool = False
+    """One JSON line per request on stdout."""
+    upstream: str | None = None
+    """Proxy-mode upstream (its calls are HTTP dependencies in telemetry)."""
+
+
+def _was_rejected(record: FinishedRecord) -> bool:
+    """Refused before run() (queue timeout or draining): nothing was scored."""
+    return record.status == 503 and record.run_ms == 0
+
+
+class Observability:
+    """The enabled observability features of one server process."""
+
+    def __init__(
+        self,
+        *,
+        collector: DataCollector | None = None,
+        telemetry: Telemetry | None = None,
+        access_log: AccessLog | None = None,
+    ) -> None:
+        """Hold already-built features (see :meth:`from_config`)."""
+        self.collector = collector
+        """Model data collector, when collect_model_data is on."""
+        self.telemetry = telemetry
+        """Application Insights exporter, when the connection string is set."""
+        self.access_log = access_log
+        """Access log, when enabled."""
+
+    @classmethod
+    def from_config(cls, config: ObservabilityConfig, environ: Mapping[str, str]) -> Observability:
+        """Build what the settings switch on; raises WebserviceException on bad settings."""
+        service = config.service_name or DEFAULT_SERVICE_NAME
+        collector = None
+        if config.collect_model_data:
+            collector = build_collector(
+                service=service,
+                model_dir=config.model_dir,
+                directory=config.data_collection_dir,
+                blob_url=config.data_collection_blob_url,
+                sample_rate=config.data_collection_sample_rate,
+                max_record_bytes=config.data_collection_max_record_bytes,
+                buffer_bytes=config.data_collection_buffer_bytes,
+            )
+        from aksml.runtime.telemetry import telemetry_from_env
+
+        models = models_from_dir(config.model_dir)
+        version = config.service_version or (model_partition(models)[1] if models else "1.0")
+        telemetry = telemetry_from_env(
+            environ, service_name=service, service_version=version, upstream=config.upstream
+        )
+        access_log = AccessLog() if config.access_log else None
+        return cls(collector=collector, telemetry=telemetry, access_log=access_log)
+
+    @property
+    def observers(self) -> list[Observer]:
+        """One request observer per enabled feature (empty when everything is off)."""
+        found: list[Observer] = []
+        if self.access_log is not None:
+            found.append(self._log_access)
+        if self.telemetry is not None:
+            found.append(self._send_telemetry)
+        if self.collector is not None:
+            found.append(self._collect)
+        return found
+
+    def _collect(self, record: FinishedRecord) -> None:
+        collector = self.collector
+        if collector is None or _was_rejected(record):
+            return
+        data = record.input if record.input or record.method != "GET" else record.query
+        collector.offer(record.request_id, data, record.output, record.status, at=record.started_at)
+
+    def _send_telemetry(self, record: FinishedRecord) -> None:
+        from aksml.runtime.telemetry import FinishedRequest
+
+        if self.telemetry is not None:
+            self.telemetry.request(
+                FinishedRequest(
+                    request_id=record.request_id,
+                    method=record.method,
+                    path=record.path,
+                    status=record.status,
+                    started_at=record.started_at,
+                    total_ms=record.total_ms,
+                    run_ms=record.run_ms,
+                    error=record.error,
+                )
+            )
+
+    def _log_access(self, record: FinishedRecord) -> None:
+        if self.access_log is not None:
+            self.access_log.request(
+                request_id=record.request_id,
+                method=record.method,
+                path=record.path,
+                status=record.status,
+                started_at=record.started_at,
+                queue_ms=record.queue_ms,
+                run_ms=record.run_ms,
+                total_ms=record.total_ms,
+                error=record.error,
+            )
+
+    def start(self) -> None:
+        """Start background writers."""
+        if self.collector is not None:
+            self.collector.start()
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        """Add the features' metric families to the runtime's registry."""
+        if self.collector is not None:
+            registry.register(DataCollectionMetrics(self.collector))
+
+    def close(self) -> None:
+        """Flush everything buffered (collected data, telemetry, log lines); call once, after
+        the last request finished."""
+        if self.collector is not None:
+            self.collector.close()
+            stats = self.collector.stats
+            log.info(
+                "model data collection: %d records written, dropped %s",
+                stats.written,
+                {k: v for k, v in stats.dropped.items() if v} or "none",
+            )
+        if self.telemetry is not None:
+            self.telemetry.shutdown()
+        if self.access_log is not None:
+            self.access_log.close()

@@ -1,0 +1,110 @@
+"""Wiring: which observers exist for which settings, and what they hand to each feature."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from aksml.errors import WebserviceException
+from aksml.runtime.accesslog import AccessLog
+from aksml.runtime.observe import Observability, ObservabilityConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Same fields as aksml.runtime.hooks.RequestRecord."""
+
+    request_id: str
+    method: str = "POST"
+    path: str = "/score"
+    status: int = 200
+    input: bytes = b'{"x": 1}'
+    query: bytes = b""
+    output: bytes = b"[1]"
+    error: str | None = None
+    started_at: float = 1764042012.0
+    queue_ms: float = 0.1
+    run_ms: float = 1.0
+    total_ms: float = 2.0
+
+
+def test_everything_off_means_no_observers() -> None:
+    obs = Observability.from_config(ObservabilityConfig(), {})
+    assert obs.observers == []
+    registry = CollectorRegistry()
+    obs.register_metrics(registry)
+    assert list(registry.collect()) == []
+    obs.close()
+
+
+def test_collection_skips_rejected_requests_and_keeps_get_queries(tmp_path: Path) -> None:
+    model_dir = tmp_path / "azureml-models" / "iris" / "3"
+    model_dir.mkdir(parents=True)
+    obs = Observability.from_config(
+        ObservabilityConfig(
+            service_name="svc",
+            model_dir=str(model_dir),
+            collect_model_data=True,
+            data_collection_dir=str(tmp_path / "out"),
+        ),
+        {},
+    )
+    registry = CollectorRegistry()
+    obs.register_metrics(registry)
+    obs.start()
+    (observe,) = obs.observers
+    observe(Record("ok"))
+    observe(Record("queued-out", status=503, run_ms=0.0, output=b'{"message": "busy"}'))
+    observe(Record("timeout", status=504, run_ms=60000.0, output=b'{"message": "t"}'))
+    observe(Record("get", method="GET", input=b"", query=b"a=1&b=2"))
+    obs.close()
+    inputs = next((tmp_path / "out").rglob("inputs/*/*/*/*.jsonl"))
+    assert "svc/iris/3/inputs" in str(inputs)
+    lines = [json.loads(x) for x in inputs.read_text().splitlines()]
+    assert [(r["requestId"], r["input"]) for r in lines] == [
+        ("ok", {"x": 1}),
+        ("timeout", {"x": 1}),
+        ("get", "a=1&b=2"),
+    ]
+    assert registry.get_sample_value("aksml_data_collection_records_written_total") == 6
+
+
+def test_collection_without_a_sink_is_a_clear_error() -> None:
+    with pytest.raises(WebserviceException, match="collect_model_data needs exactly one"):
+        Observability.from_config(ObservabilityConfig(collect_model_data=True), {})
+
+
+def test_telemetry_uses_service_and_model_version(ingestion: Any, tmp_path: Path) -> None:
+    model_dir = tmp_path / "iris" / "7"
+    model_dir.mkdir(parents=True)
+    obs = Observability.from_config(
+        ObservabilityConfig(service_name="svc", model_dir=str(model_dir)),
+        {"APPLICATIONINSIGHTS_CONNECTION_STRING": ingestion.connection_string},
+    )
+    assert obs.telemetry is not None
+    assert obs.telemetry.resource_attributes["service.version"] == "7"
+    (observe,) = obs.observers
+    observe(Record("req-42", started_at=time.time()))
+    obs.close()
+    envelopes = ingestion.wait_for(lambda e: any(x["data"]["baseType"] == "RequestData" for x in e))
+    request = next(x for x in envelopes if x["data"]["baseType"] == "RequestData")
+    assert request["data"]["baseData"]["properties"]["request_id"] == "req-42"
+    assert request["tags"]["ai.cloud.role"] == "svc"
+
+
+def test_access_log_observer() -> None:
+    stream = io.StringIO()
+    obs = Observability(access_log=AccessLog(stream))
+    (observe,) = obs.observers
+    observe(Record("req-a", status=502, error="boom"))
+    obs.close()
+    line = json.loads(stream.getvalue())
+    assert (line["requestId"], line["status"], line["error"]) == ("req-a", 502, "boom")
+    assert '{"x": 1}' not in stream.getvalue()
