@@ -73,6 +73,8 @@ def test_queue_wait_over_limit_is_503(serve: Callable[..., Any]) -> None:
     assert _metric(server, "aksml_request_duration_seconds_count") == 1.0
     assert _metric(server, 'aksml_responses_total{code="503"}') == 1.0
     assert _metric(server, 'aksml_responses_total{code="200"}') == 1.0
+    assert _metric(server, 'aksml_responses_by_class_total{class="5xx"}') == 1.0
+    assert _metric(server, "aksml_model_load_seconds") > 0
     assert _metric(server, "aksml_run_seconds_count") == 1.0
     assert _metric(server, "aksml_queue_wait_seconds_count") == 1.0
     text = httpx.get(f"http://127.0.0.1:{server.metrics_port}{c.METRICS_PATH}").text
@@ -131,6 +133,7 @@ def test_process_mode_timeout_kills_and_replaces_the_worker(serve: Callable[...,
         "300",
         "--max-request-wait-ms",
         "20000",
+        metrics=True,
     )
     before = _post(server, {}).json()["pid"]
     timed_out = _post(server, {"sleep": 30})
@@ -138,6 +141,7 @@ def test_process_mode_timeout_kills_and_replaces_the_worker(serve: Callable[...,
     after = _post(server, {})
     assert after.status_code == 200
     assert after.json()["pid"] != before
+    assert _metric(server, "aksml_worker_restarts_total") == 1.0
 
 
 def test_process_mode_worker_crash_is_502_and_replaced(serve: Callable[..., Any]) -> None:

@@ -22,9 +22,15 @@ def script(tmp_path: Path) -> Path:
 
 
 def test_every_contract_setting_is_a_serve_flag() -> None:
-    flags = set(FLAG_FIELDS)
-    for setting in (c.ENTRY_SCRIPT, c.PORT, c.UPSTREAM, c.WORKER_MODE, c.SHOW_KEYS):
-        assert setting.flag in flags
+    assert {s.flag for s in c.ALL_SETTINGS} == {*FLAG_FIELDS, c.CONFIG.flag}
+
+
+def test_every_setting_has_a_cli_option() -> None:
+    import inspect
+
+    from aksml.cli.serve import serve
+
+    assert set(inspect.signature(serve).parameters) == {*FLAG_FIELDS.values(), "config"}
 
 
 def test_precedence_flag_over_env_over_default(script: Path) -> None:
