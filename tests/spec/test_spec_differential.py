@@ -1,10 +1,12 @@
-"""Differential test: our validation against azureml-core 1.61.0.post4's own validator.
+"""Differential test: our validation against azureml-core 1.61.0.post4's own validators.
 
 A reference virtual environment with azureml-core is built (or reused) OUTSIDE the project venv,
-under ``~/.cache/aksml-ref`` (``AKSML_REF_CACHE`` overrides), with ``uv``. A few hundred random
-numeric configurations go to one subprocess (JSON in, JSON out) that calls
-``AksWebservice.deploy_configuration(**kw)`` / ``AksEndpoint.deploy_configuration(**kw)`` and
-records the exception message; ours must be identical whenever v1 rejected the input.
+under ``~/.cache/aksml-ref`` (``AKSML_REF_CACHE`` overrides), with ``uv`` (needs PyPI the first
+time). A few hundred random numeric configurations go to ONE subprocess in that venv (JSON in,
+JSON out) that calls ``AksWebservice.deploy_configuration(**kw)`` /
+``AksEndpoint.deploy_configuration(**kw)`` and ``AksWebservice._validate_update(...)`` on a
+stand-in deployed service, recording each exception message; ours must be identical whenever v1
+rejected the input.
 """
 
 from __future__ import annotations
@@ -22,20 +24,43 @@ import pytest
 
 from aksml.errors import WebserviceException
 from aksml.spec import deploy_configuration, endpoint_deploy_configuration
+from aksml.spec.validation import v1_update_messages
 
 AZUREML_CORE = "azureml-core==1.61.0.post4"
-CASES = 400
+DEPLOY_CASES = 400
+UPDATE_CASES = 200
 
 _REF_SCRIPT = r"""
-import json, sys
+import inspect, json, sys
 from azureml.core.webservice import AksWebservice, AksEndpoint
+from azureml.core.webservice.aks import ContainerResourceRequirements
 from azureml.exceptions import WebserviceException
+
+
+def existing_service(state):
+    # a deployed service as _validate_update sees it, without a workspace
+    svc = object.__new__(AksWebservice)
+    svc.environment = None
+    svc.image = None
+    svc.container_resource_requirements = ContainerResourceRequirements(
+        cpu=state["cpu"], memory_in_gb=state["memory"], cpu_limit=state["cpu_limit"],
+        memory_in_gb_limit=state["memory_limit"])
+    svc.auth_enabled = state["auth"]
+    svc.token_auth_enabled = state["token"]
+    return svc
+
+
 cases = json.load(open(sys.argv[1]))
 out = []
 for case in cases:
-    factory = AksEndpoint if case["endpoint"] else AksWebservice
     try:
-        factory.deploy_configuration(**case["kwargs"])
+        if case["kind"] == "update":
+            svc = existing_service(case["existing"])
+            names = inspect.signature(svc._validate_update).parameters
+            svc._validate_update(**{n: case["kwargs"].get(n) for n in names})
+        else:
+            factory = AksEndpoint if case["kind"] == "endpoint" else AksWebservice
+            factory.deploy_configuration(**case["kwargs"])
         out.append(None)
     except WebserviceException as exc:
         out.append(exc.message)
@@ -50,11 +75,7 @@ def _ref_python() -> Path:
     venv = cache / AZUREML_CORE.replace("==", "-")
     python = venv / "bin" / "python"
     # cheap check (importing azureml.core takes seconds): the installed distribution's version
-    check = [
-        str(python),
-        "-c",
-        "import importlib.metadata as m; print(m.version('azureml-core'))",
-    ]
+    check = [str(python), "-c", "import importlib.metadata as m; print(m.version('azureml-core'))"]
     if python.exists():
         found = subprocess.run(check, capture_output=True, text=True)
         if found.returncode == 0 and found.stdout.strip() == AZUREML_CORE.split("==")[1]:
@@ -64,12 +85,6 @@ def _ref_python() -> Path:
     subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)
     subprocess.run([uv, "pip", "install", "-q", "--python", str(python), AZUREML_CORE], check=True)
     return python
-
-
-@pytest.fixture(scope="session")
-def ref_python() -> Path:
-    """The reference interpreter with azureml-core installed (built once, then reused)."""
-    return _ref_python()
 
 
 _INT_FIELDS = (
@@ -94,9 +109,9 @@ _NAMESPACES = ("default", "ml-prod", "Bad_NS", "-x", "a" * 63, "a" * 64)
 _VERSIONS = ("blue", "green-2", "B", "ab", "x" * 33)
 
 
-def _random_cases(rng: random.Random) -> list[dict[str, Any]]:
+def _deploy_cases(rng: random.Random) -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
-    for index in range(CASES):
+    for index in range(DEPLOY_CASES):
         endpoint = index % 3 == 0
         mostly_valid = index % 2 == 0  # half the cases stay close to valid configurations
         ints = [1, 2, 3, 5, 12] if mostly_valid else [-2, -1, 0, 0, 1, 2, 3, 5, 12]
@@ -117,12 +132,53 @@ def _random_cases(rng: random.Random) -> list[dict[str, Any]]:
             kwargs["traffic_percentile"] = rng.choice([-5, 0, 10, 50.5, 100, 101])
         if endpoint and rng.random() < 0.4:
             kwargs["version_name"] = rng.choice(_VERSIONS)
-        cases.append({"endpoint": endpoint, "kwargs": kwargs})
+        cases.append({"kind": "endpoint" if endpoint else "deploy", "kwargs": kwargs})
+    return cases
+
+
+def _update_cases(rng: random.Random) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    for _ in range(UPDATE_CASES):
+        cpu, memory = rng.choice([0.1, 0.5, 1]), rng.choice([0.5, 1, 2])
+        auth = rng.choice([True, False])
+        existing = {
+            "cpu": cpu,
+            "memory": memory,
+            "cpu_limit": rng.choice([None, cpu, cpu * 2]),
+            "memory_limit": rng.choice([None, memory, memory * 2]),
+            "auth": auth,
+            "token": not auth and rng.random() < 0.7,
+        }
+        kwargs: dict[str, Any] = {}
+        for name in _INT_FIELDS:
+            if rng.random() < 0.1:
+                kwargs[name] = rng.choice([-1, 0, 1, 2, 3, 12])
+        for name in _FLOAT_FIELDS:
+            if rng.random() < 0.25:
+                kwargs[name] = rng.choice([-1, 0, 0.05, 0.1, 0.5, 1, 2, 4])
+        for name in _BOOL_FIELDS:
+            if rng.random() < 0.3:
+                kwargs[name] = rng.choice([True, False])
+        if rng.random() < 0.1:
+            kwargs["namespace"] = rng.choice(_NAMESPACES)
+        cases.append({"kind": "update", "existing": existing, "kwargs": kwargs})
     return cases
 
 
 def _ours(case: dict[str, Any]) -> str | None:
-    factory = endpoint_deploy_configuration if case["endpoint"] else deploy_configuration
+    if case["kind"] == "update":
+        state = case["existing"]
+        message = v1_update_messages(
+            case["kwargs"],
+            existing_cpu=state["cpu"],
+            existing_cpu_limit=state["cpu_limit"],
+            existing_memory=state["memory"],
+            existing_memory_limit=state["memory_limit"],
+            existing_auth=state["auth"],
+            existing_token_auth=state["token"],
+        )
+        return message or None
+    factory = endpoint_deploy_configuration if case["kind"] == "endpoint" else deploy_configuration
     try:
         factory(**case["kwargs"])
     except WebserviceException as exc:
@@ -130,23 +186,36 @@ def _ours(case: dict[str, Any]) -> str | None:
     return None
 
 
-def test_messages_identical_to_azureml_core(ref_python: Path, tmp_path: Path) -> None:
-    cases = _random_cases(random.Random(20261125))
-    cases_file, results_file = tmp_path / "cases.json", tmp_path / "results.json"
-    cases_file.write_text(json.dumps(cases))
-    script = tmp_path / "ref_validate.py"
-    script.write_text(_REF_SCRIPT)
+Outcomes = list[tuple[dict[str, Any], str | None]]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Outcomes:
+    """Every case with azureml-core's outcome, from one run of the reference interpreter."""
+    python = _ref_python()
+    rng = random.Random(20261125)
+    cases = _deploy_cases(rng) + _update_cases(rng)
+    work = tmp_path_factory.mktemp("aml-ref")
+    (work / "cases.json").write_text(json.dumps(cases))
+    (work / "ref_validate.py").write_text(_REF_SCRIPT)
     subprocess.run(
-        [str(ref_python), str(script), str(cases_file), str(results_file)],
+        [str(python), str(work / "ref_validate.py"), str(work / "cases.json"), str(work / "out")],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    reference: list[str | None] = json.loads(results_file.read_text())
-    assert len(reference) == len(cases)
-    rejected = 0
-    for case, theirs in zip(cases, reference, strict=True):
+    results: list[str | None] = json.loads((work / "out").read_text())
+    assert len(results) == len(cases)
+    for case, theirs in zip(cases, results, strict=True):
         assert theirs is None or not theirs.startswith("CRASH"), (case, theirs)
+    return list(zip(cases, results, strict=True))
+
+
+def test_deploy_configuration_messages_identical(reference: Outcomes) -> None:
+    rejected = 0
+    for case, theirs in reference:
+        if case["kind"] == "update":
+            continue
         ours = _ours(case)
         if theirs is not None:
             rejected += 1
@@ -160,7 +229,17 @@ def test_messages_identical_to_azureml_core(ref_python: Path, tmp_path: Path) ->
                 f"Invalid configuration, {n} must be greater than zero.\n" for n in bad
             )
     # the sample exercises both outcomes
-    assert 0.3 * len(cases) < rejected < 0.8 * len(cases)
+    assert 0.3 * DEPLOY_CASES < rejected < 0.8 * DEPLOY_CASES
+
+
+def test_update_messages_identical(reference: Outcomes) -> None:
+    rejected = 0
+    for case, theirs in reference:
+        if case["kind"] != "update":
+            continue
+        rejected += theirs is not None
+        assert _ours(case) == theirs, case
+    assert 0.2 * UPDATE_CASES < rejected < 0.9 * UPDATE_CASES
 
 
 if __name__ == "__main__":  # build the reference venv by hand: python tests/spec/...py

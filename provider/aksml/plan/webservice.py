@@ -750,12 +750,12 @@ class _Builder:
                     ],
                 },
             }
-        # AML utilisation: in-flight / (replicas x max concurrent) kept at target %, i.e. an
+        # AML utilisation: busy slots / (replicas x max concurrent) kept at target %, i.e. an
         # average of target% x max_concurrent in-flight requests per replica.
         per_replica = cfg.replica_max_concurrent_requests * cfg.autoscale_target_utilization / 100
         query = (
-            f'sum(max_over_time({contract.INFLIGHT_METRIC}{{namespace="{self.namespace}",'
-            f'pod=~"{self.name}-[a-z0-9]+-[a-z0-9]+"}}[1m]))'
+            f'sum({contract.INFLIGHT_METRIC}{{namespace="{self.namespace}",'
+            f'pod=~"{self.name}-[a-z0-9]+-[a-z0-9]+"}})'
         )
         return {
             "apiVersion": "keda.sh/v1alpha1",
