@@ -29,7 +29,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aksml.cli.run",
     "aksml.cli.keys",
     "aksml.cli.diff",
+    "aksml.cli.migrate",
     "aksml.cli.serve",
+    "aksml.cli.schema",
 )
 
 for _module in _COMMAND_MODULES:
