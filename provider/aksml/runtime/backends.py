@@ -85,8 +85,8 @@ class Backend(abc.ABC):
         self._swagger_supported: tuple[str, ...] = ()
         self.on_fatal: Callable[[str], None] = _log_fatal
         """Called when serving cannot go on (e.g. a replacement worker's init() failed)."""
-        self.on_worker_restart: Callable[[], None] = _no_op
-        """Called each time a worker process is replaced (metrics)."""
+        self.on_worker_restart: Callable[[], None] = _nothing
+        """Called each time a worker process is replaced (process mode)."""
 
     @abc.abstractmethod
     async def start(self) -> None:
@@ -118,7 +118,7 @@ class Backend(abc.ABC):
         """Release resources."""
 
 
-def _no_op() -> None:
+def _nothing() -> None:
     return None
 
 

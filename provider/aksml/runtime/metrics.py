@@ -7,18 +7,10 @@ cost nothing per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Final
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    Metric,
-    start_http_server,
-)
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from aksml import contract as c
 
@@ -31,9 +23,6 @@ REJECT_REASONS: Final = (
     "header_too_large",
 )
 """Every value of the ``reason`` label of ``aksml_requests_rejected_total``."""
-
-STATUS_CLASSES: Final = ("1xx", "2xx", "3xx", "4xx", "5xx")
-"""Every value of the ``class`` label of ``aksml_responses_by_class_total``."""
 
 _LATENCY_BUCKETS = (
     0.0005,
@@ -81,14 +70,19 @@ class RuntimeMetrics:
         self._responses = Counter(
             "aksml_responses", "Scoring responses by HTTP status.", ["code"], registry=r
         )
-        self._codes: dict[int, Counter] = {}
-        r.register(_StatusClasses(self._responses))
-        self.worker_restarts = Counter(
-            "aksml_worker_restarts",
-            "Worker processes replaced after dying or overrunning the scoring timeout.",
+        self._by_class = Counter(
+            "aksml_responses_by_class",
+            "Scoring responses by HTTP status class (2xx, 3xx, 4xx, 5xx).",
+            ["class"],
             registry=r,
         )
-        self.model_load = Gauge(
+        self._codes: dict[int, tuple[Counter, Counter]] = {}
+        self.worker_restarts = Counter(
+            "aksml_worker_restarts",
+            "Worker processes replaced after a timeout or a crash (process worker mode).",
+            registry=r,
+        )
+        self.model_load_seconds = Gauge(
             "aksml_model_load_seconds",
             "Time loading score.py and running init() took at startup.",
             registry=r,
@@ -114,37 +108,16 @@ class RuntimeMetrics:
 
     def response(self, status: int) -> None:
         """Count one scoring response."""
-        child = self._codes.get(status)
-        if child is None:
-            child = self._responses.labels(str(status))
-            self._codes[status] = child
-        child.inc()
+        children = self._codes.get(status)
+        if children is None:
+            children = (
+                self._responses.labels(str(status)),
+                self._by_class.labels(f"{min(max(status // 100, 1), 5)}xx"),
+            )
+            self._codes[status] = children
+        children[0].inc()
+        children[1].inc()
 
     def serve(self, host: str, port: int) -> None:
         """Serve ``/metrics`` on ``host:port`` from a background thread."""
         start_http_server(port, addr=host, registry=self.registry)
-
-
-class _StatusClasses:
-    """``aksml_responses_by_class_total{class="2xx"|…}``, summed from the per-status counter at
-    scrape time (no extra work per request)."""
-
-    def __init__(self, responses: Counter) -> None:
-        self._responses = responses
-
-    def collect(self) -> Iterator[Metric]:
-        totals = dict.fromkeys(STATUS_CLASSES, 0.0)
-        for family in self._responses.collect():
-            for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    key = sample.labels["code"][:1] + "xx"
-                    if key in totals:
-                        totals[key] += sample.value
-        family = CounterMetricFamily(
-            "aksml_responses_by_class",
-            "Scoring responses by HTTP status class.",
-            labels=["class"],
-        )
-        for key, value in totals.items():
-            family.add_metric([key], value)
-        yield family

@@ -20,13 +20,18 @@ import tempfile
 import time
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
 from aksml import contract as c
 from aksml.runtime.app import AuthenticatorLike, ScoringApp
 from aksml.runtime.backends import Backend, ThreadBackend
+from aksml.runtime.datacollect import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_FLUSH_INTERVAL_S,
+    DEFAULT_MAX_RECORD_BYTES,
+)
 from aksml.runtime.hooks import RequestObserver
 from aksml.runtime.metrics import RuntimeMetrics
 from aksml.runtime.observe import Observability, ObservabilityConfig
@@ -34,6 +39,7 @@ from aksml.runtime.script import ScriptLoadError
 from aksml.runtime.settings import RuntimeSettings
 
 log = logging.getLogger("aksml.runtime")
+_T = TypeVar("_T")
 
 DRAIN_MARGIN_S = 1.0
 """Extra time past the scoring timeout that draining waits for in-flight calls."""
@@ -145,6 +151,10 @@ def serve(settings: RuntimeSettings, observers: Sequence[RequestObserver] = ()) 
         return runner.run(_main(settings, observers))
 
 
+def _or(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
 def make_observability(settings: RuntimeSettings) -> Observability:
     """Data collection, Application Insights and the access log, as the settings ask."""
     config = ObservabilityConfig(
@@ -154,10 +164,16 @@ def make_observability(settings: RuntimeSettings) -> Observability:
         collect_model_data=settings.collect_model_data,
         data_collection_dir=settings.data_collection_dir,
         data_collection_blob_url=settings.data_collection_blob_url,
-        data_collection_sample_rate=settings.data_collection_sample_rate,
-        data_collection_max_record_bytes=settings.data_collection_max_record_bytes,
-        data_collection_buffer_bytes=settings.data_collection_buffer_bytes,
-        data_collection_flush_ms=settings.data_collection_flush_ms,
+        data_collection_sample_rate=_or(settings.data_collection_sample_rate, 1.0),
+        data_collection_max_record_bytes=_or(
+            settings.data_collection_max_record_bytes, DEFAULT_MAX_RECORD_BYTES
+        ),
+        data_collection_buffer_bytes=_or(
+            settings.data_collection_buffer_bytes, DEFAULT_BUFFER_BYTES
+        ),
+        data_collection_flush_ms=_or(
+            settings.data_collection_flush_ms, int(DEFAULT_FLUSH_INTERVAL_S * 1000)
+        ),
         access_log=settings.access_log,
         upstream=(settings.upstream + settings.upstream_score_path) if settings.upstream else None,
     )
@@ -173,7 +189,6 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
         queue_depth=lambda: float(backend.gate.waiting),
     )
     observability.register_metrics(metrics.registry)
-    backend.on_worker_restart = metrics.worker_restarts.inc
     app = ScoringApp(
         settings,
         backend,
@@ -235,6 +250,7 @@ async def _serve(
         stop.set()
 
     backend.on_fatal = on_fatal
+    backend.on_worker_restart = metrics.worker_restarts.inc
 
     if authenticator is not None:
         await authenticator.start()
@@ -262,7 +278,7 @@ async def _serve(
             log.error("scoring script failed to start: %s", exc)
             code = c.EXIT_INIT_FAILED
         else:
-            metrics.model_load.set(time.perf_counter() - load_started)
+            metrics.model_load_seconds.set(time.perf_counter() - load_started)
             app.ready = True
             print("aksml serve: ready (init() returned)", flush=True)
             await stop.wait()

@@ -75,18 +75,18 @@ class RuntimeSettings:
     """Directory sink for collected data."""
     data_collection_blob_url: str | None = None
     """Blob container sink for collected data."""
-    data_collection_sample_rate: float = 1.0
-    """Fraction of requests whose data is collected."""
-    data_collection_max_record_bytes: int = 1024 * 1024
-    """Largest input/prediction kept per collected record (longer: truncated with a marker)."""
-    data_collection_buffer_bytes: int = 64 * 1024 * 1024
-    """Data-collection buffer bound (beyond it records are dropped and counted)."""
-    data_collection_flush_ms: int = 1000
-    """How often the data-collection writer hands buffered records to the sink."""
+    data_collection_sample_rate: float | None = None
+    """Fraction of requests collected (None: the collector's default, 1)."""
+    data_collection_max_record_bytes: int | None = None
+    """Largest payload kept per collected record (None: the collector's default)."""
+    data_collection_buffer_bytes: int | None = None
+    """Data-collection buffer bound (None: the collector's default)."""
+    data_collection_flush_ms: int | None = None
+    """Data-collection writer interval in ms (None: the collector's default, 1000)."""
     access_log: bool = False
-    """One JSON access-log line per scoring request on stdout."""
+    """One JSON line per scoring request on stdout."""
     service_version: str | None = None
-    """Service version for telemetry (default: model versions, else 1.0)."""
+    """Service version for telemetry (None: derived from the model directory)."""
     worker_mode: WorkerMode = "auto"
     """Requested worker mode (see :attr:`uses_processes`)."""
     show_keys: bool = False
@@ -127,16 +127,6 @@ def _int(lo: int, hi: int | None = None) -> Callable[[c.RuntimeSetting, object],
     return parse
 
 
-def _fraction(setting: c.RuntimeSetting, value: object) -> float:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        raise _bad(setting, value, "expected a number between 0 and 1") from None
-    if not 0.0 <= number <= 1.0:
-        raise _bad(setting, value, "must be between 0 and 1")
-    return number
-
-
 def _bool(setting: c.RuntimeSetting, value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -151,6 +141,16 @@ def _bool(setting: c.RuntimeSetting, value: object) -> bool:
 def _text(setting: c.RuntimeSetting, value: object) -> str | None:
     text = str(value).strip()
     return text or None
+
+
+def _fraction(setting: c.RuntimeSetting, value: object) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise _bad(setting, value, "expected a number between 0 and 1") from None
+    if not 0.0 <= number <= 1.0:
+        raise _bad(setting, value, "expected a number between 0 and 1")
+    return number
 
 
 def _choice(*choices: str) -> Callable[[c.RuntimeSetting, object], str]:
@@ -206,7 +206,7 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "data_collection_blob_url": (c.DATA_COLLECTION_BLOB_URL, _url),
     "data_collection_sample_rate": (c.DATA_COLLECTION_SAMPLE_RATE, _fraction),
     "data_collection_max_record_bytes": (c.DATA_COLLECTION_MAX_RECORD_BYTES, _int(1)),
-    "data_collection_buffer_bytes": (c.DATA_COLLECTION_BUFFER_BYTES, _int(1024)),
+    "data_collection_buffer_bytes": (c.DATA_COLLECTION_BUFFER_BYTES, _int(1)),
     "data_collection_flush_ms": (c.DATA_COLLECTION_FLUSH_MS, _int(1)),
     "access_log": (c.ACCESS_LOG, _bool),
     "service_version": (c.SERVICE_VERSION, _text),
@@ -312,9 +312,10 @@ def _finish(parsed: dict[str, Any], cwd: Path) -> RuntimeSettings:
         values["primary_key"] = secrets.token_urlsafe(32)
         values["secondary_key"] = secrets.token_urlsafe(32)
         values["keys_generated"] = True
-    if values.get("port") and values.get("port") == values.get("metrics_port"):
+    port = values.get("port", c.DEFAULT_PORT)
+    if port and port == values.get("metrics_port", c.DEFAULT_METRICS_PORT):
         raise WebserviceException(
-            f"{c.PORT.flag} and {c.METRICS_PORT.flag} must differ (both {values['port']})"
+            f"{c.PORT.flag} and {c.METRICS_PORT.flag} must differ (both {port})"
         )
     known = {f.name for f in fields(RuntimeSettings)}
     return RuntimeSettings(**{k: v for k, v in values.items() if k in known})
