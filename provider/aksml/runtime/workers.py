@@ -176,7 +176,6 @@ class ProcessBackend(Backend):
         self.on_worker_restart()
         worker.kill()
         self._workers.discard(worker)
-        self.on_worker_restart()
         task = asyncio.get_running_loop().create_task(self._respawn(worker))
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
