@@ -30,6 +30,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aksml.cli.keys",
     "aksml.cli.diff",
     "aksml.cli.serve",
+    "aksml.cli.render",
 )
 
 for _module in _COMMAND_MODULES:

@@ -261,9 +261,7 @@ class ScoringApp:
         self.active += 1
         self._idle.clear()
         try:
-            await self._admit_and_run(
-                scope, send, method, body, content_type, id_headers, started
-            )
+            await self._admit_and_run(scope, send, method, body, content_type, id_headers, started)
         finally:
             self.active -= 1
             if not self.active:
@@ -415,9 +413,7 @@ async def _json(
     send: Send, status: int, message: str, extra: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
     body = error_body(message)
-    await send(
-        _response_start(status, [(_CT, JSON_CT), (_CL, b"%d" % len(body)), *extra])
-    )
+    await send(_response_start(status, [(_CT, JSON_CT), (_CL, b"%d" % len(body)), *extra]))
     await send({"type": "http.response.body", "body": body})
 
 

@@ -51,9 +51,9 @@ class RuntimeMetrics:
         """Create the families; the two callables are read at scrape time."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        Gauge(
-            c.INFLIGHT_METRIC, "run() calls holding an admission slot.", registry=r
-        ).set_function(in_flight)
+        Gauge(c.INFLIGHT_METRIC, "run() calls holding an admission slot.", registry=r).set_function(
+            in_flight
+        )
         Gauge(
             c.QUEUE_DEPTH_METRIC, "Requests waiting for an admission slot.", registry=r
         ).set_function(queue_depth)

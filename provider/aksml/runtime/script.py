@@ -174,8 +174,7 @@ class LoadedScript:
         bad = [
             p.name
             for p in signature.parameters.values()
-            if p.kind
-            in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY)
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY)
         ]
         if bad or not params:
             raise ScriptLoadError(

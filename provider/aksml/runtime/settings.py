@@ -96,9 +96,7 @@ class RuntimeSettings:
 
 
 def _bad(setting: c.RuntimeSetting, value: object, why: str) -> WebserviceException:
-    return WebserviceException(
-        f"invalid value {value!r} for {setting.flag} / {setting.env}: {why}"
-    )
+    return WebserviceException(f"invalid value {value!r} for {setting.flag} / {setting.env}: {why}")
 
 
 def _int(lo: int, hi: int | None = None) -> Callable[[c.RuntimeSetting, object], int]:

@@ -152,8 +152,7 @@ class ProcessBackend(Backend):
         except TimeoutError:
             elapsed = (time.perf_counter() - started) * 1000.0
             log.warning(
-                "run() exceeded the scoring timeout (%d ms) in worker %d; killing and "
-                "replacing it",
+                "run() exceeded the scoring timeout (%d ms) in worker %d; killing and replacing it",
                 self.settings.scoring_timeout_ms,
                 worker.index,
             )
