@@ -12,11 +12,13 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from aksml.azure.args import AzureArgs
 from aksml.plan.settings import AutoscalerKind, Exposure, ModelSource, RuntimeMode
 
 __all__ = [
     "AksWebserviceArgs",
     "AutoscalerKind",
+    "AzureArgs",
     "EnvironmentArgs",
     "Exposure",
     "GatewayArgs",
@@ -261,3 +263,8 @@ class AksWebserviceArgs(TypedDict):
     """Application Insights connection string (kept in a Secret)."""
     data_collection_blob_url: NotRequired[pulumi.Input[str]]
     """collect_model_data sink: Azure Blob container URL (default: a pod-local volume)."""
+    # --- Azure integration (the 'azure' extra) ---
+    azure: NotRequired[AzureArgs]
+    """Create and wire the service's Azure resources (see docs/azure.md): the AKS cluster's
+    Kubernetes provider, App Insights, uploaded models and the modeldata container in a
+    key-less storage account, and workload identity."""

@@ -181,11 +181,18 @@ class AksWebservice(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.resources: dict[str, pulumi.CustomResource] = {}
         """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
-        plain, deferred = _plain_args(dict(args))
+        azure = args.get("azure")
+        plain, deferred = _plain_args({k: v for k, v in args.items() if k != "azure"})
+        child = pulumi.ResourceOptions(parent=self)
+        self.azure: Any = None
+        """The ``AzureServiceResources`` child when the ``azure`` section is given."""
+        if azure is not None:
+            from aksml.azure.wiring import attach_azure  # the 'azure' extra
+
+            self.azure, child = attach_azure(self, name, azure, plain, deferred)
         config, workload = settings_from_args(plain)
         resolved = config.resolve()
         objects = plan_webservice(name, resolved, workload)
-        child = pulumi.ResourceOptions(parent=self)
 
         primary = self._key(name, PRIMARY_KEY_FIELD, plain, deferred, child)
         secondary = self._key(name, SECONDARY_KEY_FIELD, plain, deferred, child)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,11 +143,12 @@ class Recorder(pulumi.runtime.Mocks):
 @pytest.fixture
 def azure_mocks() -> Iterator[Callable[..., Recorder]]:
     """Factory: ``azure_mocks(preview=False, ...)`` installs fresh mocks for this test only."""
-    saved = settings.SETTINGS
+    saved = deepcopy(settings.SETTINGS)
 
     def install(**kwargs: Any) -> Recorder:
         recorder = Recorder(**kwargs)
         recorder.monitor = pulumi_mocks.MockMonitor(recorder)
+        settings.ROOT.set(None)
         pulumi.runtime.set_mocks(
             recorder,
             project="aksml-test",
@@ -156,5 +158,8 @@ def azure_mocks() -> Iterator[Callable[..., Recorder]]:
         )
         return recorder
 
-    yield install
-    settings.configure(saved)
+    try:
+        yield install
+    finally:
+        settings.configure(saved)
+        settings.ROOT.set(None)

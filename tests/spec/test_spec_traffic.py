@@ -168,3 +168,39 @@ def test_endpoint_configuration_first_version() -> None:
         "my-endpoint": 60.0,
         "green": 40.0,
     }
+
+
+def test_import_multi_version_endpoint_json() -> None:
+    from aksml.spec import deploy_configuration, endpoint_versions_from_aml_json
+
+    blue = deploy_configuration(cpu_cores=0.5, num_replicas=2).serialize("blue")
+    blue.update({"isDefault": True, "trafficPercentile": 70, "versionType": "Control"})
+    green = deploy_configuration(autoscale_enabled=True, autoscale_max_replicas=3).serialize(
+        "green"
+    )
+    green.update({"trafficPercentile": 30, "type": "Treatment", "authEnabled": True})
+    data = {
+        "computeType": "AKSENDPOINT",
+        "name": "my-endpoint",
+        "authEnabled": False,
+        "aadAuthEnabled": True,
+        "tags": {"team": "ml"},
+        "scoringUri": "http://1.2.3.4/api/v1/service/my-endpoint/score",
+        "versions": {"blue": blue, "green": green},
+    }
+    endpoint, versions = endpoint_versions_from_aml_json(data)
+    assert endpoint.given() == {
+        "auth_enabled": False,
+        "token_auth_enabled": True,
+        "tags": {"team": "ml"},
+    }
+    assert [spec.version_name for spec, _ in versions] == ["blue", "green"]
+    assert versions[0][0].is_default and versions[0][0].version_type == "control"
+    assert versions[1][0].version_type == "treatment"
+    assert versions[0][1] == deploy_configuration(cpu_cores=0.5, num_replicas=2)
+    assert versions[1][1].autoscale_max_replicas == 3
+    assert resolve_traffic([spec for spec, _ in versions]) == {"blue": 70.0, "green": 30.0}
+    with pytest.raises(WebserviceException, match=r"unknown key 'versions\.green\.cpuu'"):
+        endpoint_versions_from_aml_json({**data, "versions": {"green": {"cpuu": 1}}})
+    with pytest.raises(WebserviceException, match="computeType 'AKSENDPOINT'"):
+        endpoint_versions_from_aml_json({"computeType": "AKS"})

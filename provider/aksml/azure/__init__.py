@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 _LAZY: dict[str, str] = {
     "AzureServiceResources": "aksml.azure.resources",
     "AzureServiceResourcesArgs": "aksml.azure.resources",
-    "AzureModelArgs": "aksml.azure.resources",
+    "AzureArgs": "aksml.azure.args",
+    "AzureModelArgs": "aksml.azure.args",
     "ClusterRef": "aksml.azure.cluster",
     "cluster_from_name": "aksml.azure.cluster",
     "cluster_from_resource": "aksml.azure.cluster",
@@ -21,17 +22,14 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from aksml.azure.args import AzureArgs, AzureModelArgs
     from aksml.azure.cluster import (
         ClusterRef,
         cluster_from_name,
         cluster_from_resource,
         kubernetes_provider,
     )
-    from aksml.azure.resources import (
-        AzureModelArgs,
-        AzureServiceResources,
-        AzureServiceResourcesArgs,
-    )
+    from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesArgs
 
 
 def __getattr__(name: str) -> Any:
@@ -44,6 +42,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AzureArgs",
     "AzureModelArgs",
     "AzureServiceResources",
     "AzureServiceResourcesArgs",

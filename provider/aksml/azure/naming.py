@@ -229,6 +229,11 @@ def blob_url(
     return f"{container_url(account_name, container_name, suffix)}/{quoted}"
 
 
+def blob_url_prefix(container_url: str, model_name: str, version: int) -> str:
+    """URL of an uploaded model's folder (``<container>/<model>/<version>``)."""
+    return f"{container_url}/{quote(model_name, safe='')}/{version}"
+
+
 # --- kubeconfig ---
 def decode_kubeconfig(encoded: str) -> str:
     """Decode the base64 kubeconfig returned by ``listManagedClusterUserCredentials``."""

@@ -7,7 +7,7 @@ storage account without shared keys. Also builds the Kubernetes provider for the
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, Required, Self, TypedDict
+from typing import Any, Required, Self, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,22 +21,12 @@ from pulumi_azure_native import (
 )
 
 from aksml.azure import naming
+from aksml.azure.args import AzureModelArgs
 from aksml.azure.cluster import ClusterRef, cluster_from_name, cluster_from_resource
 from aksml.azure.cluster import kubernetes_provider as build_kubernetes_provider
 from aksml.errors import WebserviceException
 
 TYPE_TOKEN = "aksml:index:AzureServiceResources"
-
-
-class AzureModelArgs(TypedDict):
-    """A model given as local files; uploaded to the model container, file by file."""
-
-    name: str
-    """Model name: the first path segment below the model root (``azureml-models/<name>``)."""
-    path: str
-    """Local file or folder. A folder is uploaded file by file with its relative paths."""
-    version: NotRequired[int]
-    """Model version (default 1): the second path segment (``azureml-models/<name>/<version>``)."""
 
 
 class AzureServiceResourcesArgs(TypedDict, total=False):
@@ -53,6 +43,9 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     """Resource group of the ``compute_target_name`` cluster (default: ``resource_group_name``)."""
     cluster: containerservice.ManagedCluster
     """An AKS cluster defined in the same program (instead of ``compute_target_name``)."""
+    kubernetes_provider_enabled: bool
+    """Build a Kubernetes provider from the cluster's user credentials (default true). A
+    Kubernetes provider passed in through ``opts`` (or inherited from the parent) wins."""
     namespace: pulumi.Input[str]
     """Kubernetes namespace of the service: the federated credential's subject and the App
     Insights Secret's namespace."""
@@ -65,6 +58,8 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     """Resource id of an existing Log Analytics workspace for App Insights (default: a new one)."""
     app_insights_secret_name: str
     """Name of the Kubernetes Secret with the connection string (default ``<name>-appinsights``)."""
+    create_app_insights_secret: bool
+    """Create that Kubernetes Secret here (default true; ``AksWebservice`` creates its own)."""
     models: Sequence[AzureModelArgs]
     """Local models to upload as blobs into the model container."""
     storage_account_id: pulumi.Input[str]
@@ -131,6 +126,9 @@ class _Plan:
         self.name = name
         self.args = args
         self.app_insights = bool(args.get("enable_app_insights", False))
+        self.app_insights_secret = self.app_insights and bool(
+            args.get("create_app_insights_secret", True)
+        )
         self.collect_model_data = bool(args.get("collect_model_data", False))
         self.grant_deployer = bool(args.get("grant_deployer_blob_access", True))
         self.deployer_principal_type = args.get("deployer_principal_type", "User")
@@ -166,6 +164,16 @@ class _Plan:
                 naming.storage_account_name(name, f"{pulumi.get_project()}/{pulumi.get_stack()}"),
             )
         )
+        existing = args.get("storage_account_id")
+        account: str | None = self.storage_account_name
+        if existing is not None:
+            account = naming.resource_name_of(existing) if isinstance(existing, str) else None
+        self.model_container_url: str | None = (
+            naming.container_url(account, self.model_container_name)
+            if account is not None and self.blobs
+            else None
+        )
+        """The model container's URL when known before deployment (plain account name)."""
         has_cluster = "cluster" in args or "compute_target_name" in args
         if "cluster" in args and "compute_target_name" in args:
             raise WebserviceException("Give either cluster or compute_target_name, not both.")
@@ -180,7 +188,7 @@ class _Plan:
                 raise WebserviceException(
                     f"Workload identity needs {' and '.join(missing)} (the federated subject)."
                 )
-        if self.app_insights and "namespace" not in args:
+        if self.app_insights_secret and "namespace" not in args:
             raise WebserviceException(
                 "enable_app_insights needs namespace (for the connection-string Secret)."
             )
@@ -252,16 +260,28 @@ class AzureServiceResources(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE_TOKEN, name, {}, opts)
         plan = _Plan.from_args(name, args)
+        self.planned_model_container_url = plan.model_container_url
+        self.has_identity = plan.needs_identity
+        """A workload identity is created (``client_id`` is set)."""
+        self.has_app_insights = plan.app_insights
+        """App Insights is created (``app_insights_connection_string`` is set)."""
+        self.has_data_container = plan.collect_model_data
+        """The modeldata container is created (``data_collection_blob_url`` is set)."""
+        """The model container's URL when already known at construction (it is whenever the
+        storage account is created here or given by a plain resource id); None otherwise."""
         child = pulumi.ResourceOptions(parent=self)
         rg = args["resource_group_name"]
         location = args.get("location")
         tags = dict(args.get("tags", {}))
         none: pulumi.Output[Any] = pulumi.Output.from_input(None)
 
-        # --- cluster and Kubernetes provider ---
-        cluster = plan.cluster(rg, self)
+        # --- cluster and Kubernetes provider (looked up only when something needs it) ---
+        build_provider = bool(args.get("kubernetes_provider_enabled", True)) and (
+            self.get_provider("kubernetes::Provider") is None
+        )
+        cluster = plan.cluster(rg, self) if build_provider or plan.needs_identity else None
         self.kubernetes_provider = None
-        if cluster is not None and self.get_provider("kubernetes::Provider") is None:
+        if cluster is not None and build_provider:
             self.kubernetes_provider = build_kubernetes_provider(
                 f"{name}-k8s", cluster, pulumi.ResourceOptions(parent=self)
             )
@@ -320,15 +340,19 @@ class AzureServiceResources(pulumi.ComponentResource):
             connection_string: pulumi.Output[str] = pulumi.Output.secret(
                 component.connection_string
             )
-            secret = k8s.core.v1.Secret(
-                f"{name}-appinsights",
-                metadata={"name": plan.app_insights_secret_name, "namespace": args["namespace"]},
-                type="Opaque",
-                string_data={naming.APP_INSIGHTS_SECRET_KEY: connection_string},
-                opts=k8s_opts,
-            )
             self.app_insights_connection_string = connection_string
-            self.app_insights_secret_name = secret.metadata.apply(lambda m: m.name)
+            if plan.app_insights_secret:
+                secret = k8s.core.v1.Secret(
+                    f"{name}-appinsights",
+                    metadata={
+                        "name": plan.app_insights_secret_name,
+                        "namespace": args["namespace"],
+                    },
+                    type="Opaque",
+                    string_data={naming.APP_INSIGHTS_SECRET_KEY: connection_string},
+                    opts=k8s_opts,
+                )
+                self.app_insights_secret_name = secret.metadata.apply(lambda m: m.name)
 
         # --- storage: models and collected data ---
         self.storage_account_name = none

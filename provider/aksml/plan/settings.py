@@ -85,7 +85,8 @@ class ModelRef(_Frozen):
     (``blob`` source)."""
     storage_secret_name: str | None = None
     """Blob CSI only: an existing Secret with ``azurestorageaccountname`` and
-    ``azurestorageaccountkey``; without it the driver uses the kubelet/workload identity."""
+    ``azurestorageaccountkey``; without it the driver mounts with the pod's workload identity
+    (when ``workload_identity_client_id`` is set) or the kubelet identity."""
 
 
 class EnvironmentSpec(_Frozen):

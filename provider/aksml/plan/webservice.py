@@ -366,8 +366,18 @@ class _Builder:
         return [
             m
             for m in self.work.models
-            if m.source is not ModelSource.IMAGE and not self._blob_mounted(m)
+            if m.source is not ModelSource.IMAGE
+            and not self._blob_mounted(m)
+            and not self._identity_fetched(m)
         ]
+
+    def _identity_fetched(self, model: ModelRef) -> bool:
+        """A blob model downloaded with the pod's workload identity (``aksml.azure.fetch``)."""
+        return (
+            model.source is ModelSource.BLOB
+            and not self._blob_mounted(model)
+            and bool(self.work.workload_identity_client_id)
+        )
 
     def resources(self) -> Obj:
         cfg = self.config
@@ -508,6 +518,32 @@ class _Builder:
                     ],
                 }
             )
+        identity_fetched = [m for m in work.models if self._identity_fetched(m)]
+        if identity_fetched:
+            if not downloaded:
+                volumes.append({"name": "models", "emptyDir": {}})
+                model_mounts.append(
+                    {"name": "models", "mountPath": contract.MODEL_ROOT_DIR, "readOnly": True}
+                )
+            blob_args: list[str] = []
+            for model in identity_fetched:
+                blob_args += [
+                    f"{contract.MODEL_ROOT_DIR}/{model.name}/{model.version}",
+                    model.url or "",
+                ]
+            init_containers.append(
+                {
+                    "name": "fetch-blob-models",
+                    "image": work.image,
+                    "command": ["python", "-m", "aksml.azure.fetch", *blob_args],
+                    "env": [{"name": "HOME", "value": contract.TMP_DIR}],
+                    "securityContext": self.container_security(),
+                    "volumeMounts": [
+                        {"name": "tmp", "mountPath": contract.TMP_DIR},
+                        {"name": "models", "mountPath": contract.MODEL_ROOT_DIR},
+                    ],
+                }
+            )
         for index, model in enumerate(m for m in work.models if self._blob_mounted(m)):
             parts = self._blob_parts(model)
             assert parts is not None  # checked in _check
@@ -515,6 +551,10 @@ class _Builder:
             attributes = {"containerName": container, "storageAccount": account}
             if model.storage_secret_name:
                 attributes["secretName"] = model.storage_secret_name
+            elif work.workload_identity_client_id:
+                # blob CSI >= 1.27: mount with the pod's workload identity token, no account key
+                attributes["clientID"] = work.workload_identity_client_id
+                attributes["mountWithWorkloadIdentityToken"] = "true"
             volume = f"model-blob-{index}"
             volumes.append(
                 {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aksml.spec.amljson import (
     AnyConfiguration,
+    endpoint_versions_from_aml_json,
     from_aml_json,
     load_config,
     serialize,
@@ -41,6 +42,7 @@ __all__ = [
     "ResolvedServiceConfig",
     "deploy_configuration",
     "endpoint_deploy_configuration",
+    "endpoint_versions_from_aml_json",
     "from_aml_json",
     "is_valid_namespace",
     "is_valid_service_name",

@@ -28,9 +28,13 @@ from aksml.spec.config import (
     _DeploymentConfigurationBase,
 )
 from aksml.spec.params import ENDPOINT_PARAMETERS, SERVICE_PARAMETERS, describe, suggest
+from aksml.spec.traffic import EndpointVersionSpec
 
 AnyConfiguration = AksServiceDeploymentConfiguration | AksEndpointDeploymentConfiguration
 """Either deploy configuration."""
+
+VersionConfiguration = tuple[EndpointVersionSpec, AksServiceDeploymentConfiguration]
+"""One endpoint version: its routing view and its deploy settings."""
 
 _INVALID: Final = "Invalid configuration, "
 
@@ -466,8 +470,8 @@ def _collect_version(versions: Any, out: _Collector) -> None:
         count = len(versions) if isinstance(versions, Mapping) else describe(versions)
         out.errors += (
             f"{_INVALID}'versions' must hold exactly one version for an "
-            f"AksEndpointDeploymentConfiguration (got {count}); describe several versions with "
-            "aksml.spec.EndpointVersionSpec.\n"
+            f"AksEndpointDeploymentConfiguration (got {count}); import an endpoint with several "
+            "versions with aksml.spec.endpoint_versions_from_aml_json.\n"
         )
         return
     ((version, entry),) = versions.items()
@@ -476,6 +480,64 @@ def _collect_version(versions: Any, out: _Collector) -> None:
         return
     out.put("version_name", version, "versions")
     _collect(entry, out, f"versions.{version}.", _ENDPOINT_LEVEL)
+
+
+def endpoint_versions_from_aml_json(
+    data: Mapping[str, Any],
+) -> tuple[
+    AksEndpointDeploymentConfiguration,
+    list[tuple[EndpointVersionSpec, AksServiceDeploymentConfiguration]],
+]:
+    """Split a v1 ``AksEndpoint`` JSON (GET or ``serialize()``) with any number of versions.
+
+    Returns the endpoint-level settings (auth, keys, app insights, namespace, description, tags,
+    properties, compute) as an ``AksEndpointDeploymentConfiguration`` without version fields, and
+    per version its routing view (``EndpointVersionSpec`` from ``trafficPercentile``,
+    ``isDefault`` and ``type``/``versionType`` ``Control``/``Treatment``) with its deploy
+    settings as an ``AksServiceDeploymentConfiguration``. This is the migration path for
+    endpoints built step by step with v1's ``create_version``.
+    """
+    if not isinstance(data, Mapping) or str(data.get("computeType", "")).lower() != "aksendpoint":
+        raise WebserviceException(
+            f"{_INVALID}expected an AksEndpoint JSON object with computeType 'AKSENDPOINT'.\n"
+        )
+    versions = data.get("versions")
+    if not isinstance(versions, Mapping) or not versions:
+        raise WebserviceException(f"{_INVALID}'versions' must be a non-empty object.\n")
+    top = _Collector(ENDPOINT_PARAMETERS)
+    _collect(data, top, "", frozenset({"versions"}))
+    errors = top.errors
+    parsed: list[tuple[str, Any, _Collector]] = []
+    for name, entry in versions.items():
+        if not isinstance(entry, Mapping):
+            errors += f"{_INVALID}'versions.{name}' must be an object, got {describe(entry)}.\n"
+            continue
+        out = _Collector(SERVICE_PARAMETERS)
+        skip = _ENDPOINT_LEVEL | {"trafficPercentile"}
+        _collect(entry, out, f"versions.{name}.", frozenset(skip))
+        errors += out.errors
+        parsed.append((str(name), entry, out))
+    if errors:
+        raise WebserviceException(errors)
+    endpoint = AksEndpointDeploymentConfiguration.model_validate(
+        top.values, context={"sources": top.sources}
+    )
+    result: list[VersionConfiguration] = []
+    for name, entry, out in parsed:
+        kind = entry.get("type") or entry.get("versionType")
+        spec = EndpointVersionSpec.model_validate(
+            {
+                "version_name": name,
+                "traffic_percentile": entry.get("trafficPercentile"),
+                "is_default": entry.get("isDefault") is True,
+                "version_type": kind.lower() if isinstance(kind, str) else kind,
+            }
+        )
+        config = AksServiceDeploymentConfiguration.model_validate(
+            out.values, context={"sources": out.sources}
+        )
+        result.append((spec, config))
+    return endpoint, result
 
 
 def load_config(path: str | Path) -> AnyConfiguration:
