@@ -5,7 +5,6 @@ description); nested settings are the package's own TypedDicts, closed sets are 
 Every ``AksWebservice.deploy_configuration`` keyword is a field under its v1 name.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
@@ -169,17 +168,17 @@ class AksWebserviceArgs(TypedDict):
     max_request_wait_time: NotRequired[pulumi.Input[int]]
     """Queue wait in ms before a 503 (default 500)."""
     num_replicas: NotRequired[pulumi.Input[int]]
-    """Fixed replica count (disables autoscaling)."""
+    """Fixed replica count (disables autoscaling). Default: unset, which turns autoscaling on."""
     primary_key: NotRequired[pulumi.Input[str]]
     """Primary auth key (default: generated with pulumi_random, stable across updates)."""
     secondary_key: NotRequired[pulumi.Input[str]]
     """Secondary auth key (default: generated)."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
-    """Tags (annotation aksml.io/tags; label-safe ones also as labels)."""
+    """Tags (annotation aksml.io/tags; label-safe ones also as labels). Default: none."""
     properties: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
-    """Properties (annotation aksml.io/properties)."""
+    """Properties (annotation aksml.io/properties); add-only on update. Default: none."""
     description: NotRequired[pulumi.Input[str]]
-    """Description (annotation aksml.io/description)."""
+    """Description (annotation aksml.io/description). Default: none."""
     gpu_cores: NotRequired[pulumi.Input[int]]
     """GPUs per replica (nvidia.com/gpu; default 0)."""
     period_seconds: NotRequired[pulumi.Input[int]]
@@ -197,7 +196,7 @@ class AksWebserviceArgs(TypedDict):
     token_auth_enabled: NotRequired[pulumi.Input[bool]]
     """Token (JWT) auth (default False)."""
     compute_target_name: NotRequired[pulumi.Input[str]]
-    """Compute target name (annotation aksml.io/compute-target)."""
+    """Compute target name (annotation aksml.io/compute-target). Default: none."""
     cpu_cores_limit: NotRequired[pulumi.Input[float]]
     """CPU limit in cores (default: none)."""
     memory_gb_limit: NotRequired[pulumi.Input[float]]

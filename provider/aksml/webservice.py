@@ -7,7 +7,6 @@ Thin by design: arguments -> ``aksml.spec`` (v1 validation and defaults) -> ``ak
 without an address (or ``skip_await``) never crashes the program.
 """
 
-from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping

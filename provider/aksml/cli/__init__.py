@@ -32,6 +32,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aksml.cli.migrate",
     "aksml.cli.serve",
     "aksml.cli.render",
+    "aksml.cli.schema",
 )
 
 for _module in _COMMAND_MODULES:

@@ -48,6 +48,15 @@ def serve(
     collect_model_data: Annotated[bool | None, _flag(c.COLLECT_MODEL_DATA)] = None,
     data_collection_dir: Annotated[str | None, _opt(c.DATA_COLLECTION_DIR)] = None,
     data_collection_blob_url: Annotated[str | None, _opt(c.DATA_COLLECTION_BLOB_URL)] = None,
+    data_collection_sample_rate: Annotated[str | None, _opt(c.DATA_COLLECTION_SAMPLE_RATE)] = None,
+    data_collection_max_record_bytes: Annotated[
+        str | None, _opt(c.DATA_COLLECTION_MAX_RECORD_BYTES)
+    ] = None,
+    data_collection_buffer_bytes: Annotated[
+        str | None, _opt(c.DATA_COLLECTION_BUFFER_BYTES)
+    ] = None,
+    access_log: Annotated[bool | None, _flag(c.ACCESS_LOG)] = None,
+    service_version: Annotated[str | None, _opt(c.SERVICE_VERSION)] = None,
     worker_mode: Annotated[str | None, _opt(c.WORKER_MODE)] = None,
     show_keys: Annotated[bool | None, _flag(c.SHOW_KEYS)] = None,
 ) -> None:

@@ -85,6 +85,8 @@ class Backend(abc.ABC):
         self._swagger_supported: tuple[str, ...] = ()
         self.on_fatal: Callable[[str], None] = _log_fatal
         """Called when serving cannot go on (e.g. a replacement worker's init() failed)."""
+        self.on_worker_restart: Callable[[], None] = _nothing
+        """Called each time a worker process is replaced (process mode)."""
 
     @abc.abstractmethod
     async def start(self) -> None:
@@ -114,6 +116,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release resources."""
+
+
+def _nothing() -> None:
+    return None
 
 
 def _log_fatal(message: str) -> None:

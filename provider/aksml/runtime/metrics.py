@@ -70,7 +70,23 @@ class RuntimeMetrics:
         self._responses = Counter(
             "aksml_responses", "Scoring responses by HTTP status.", ["code"], registry=r
         )
-        self._codes: dict[int, Counter] = {}
+        self._by_class = Counter(
+            "aksml_responses_by_class",
+            "Scoring responses by HTTP status class (2xx, 3xx, 4xx, 5xx).",
+            ["class"],
+            registry=r,
+        )
+        self._codes: dict[int, tuple[Counter, Counter]] = {}
+        self.worker_restarts = Counter(
+            "aksml_worker_restarts",
+            "Worker processes replaced after a timeout or a crash (process worker mode).",
+            registry=r,
+        )
+        self.model_load_seconds = Gauge(
+            "aksml_model_load_seconds",
+            "Time loading score.py and running init() took at startup.",
+            registry=r,
+        )
         self.queue_wait = Histogram(
             "aksml_queue_wait_seconds",
             "Time admitted requests waited for a slot.",
@@ -92,11 +108,15 @@ class RuntimeMetrics:
 
     def response(self, status: int) -> None:
         """Count one scoring response."""
-        child = self._codes.get(status)
-        if child is None:
-            child = self._responses.labels(str(status))
-            self._codes[status] = child
-        child.inc()
+        children = self._codes.get(status)
+        if children is None:
+            children = (
+                self._responses.labels(str(status)),
+                self._by_class.labels(f"{min(max(status // 100, 1), 5)}xx"),
+            )
+            self._codes[status] = children
+        children[0].inc()
+        children[1].inc()
 
     def serve(self, host: str, port: int) -> None:
         """Serve ``/metrics`` on ``host:port`` from a background thread."""

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -192,6 +193,7 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
         stop.set()
 
     backend.on_fatal = on_fatal
+    backend.on_worker_restart = metrics.worker_restarts.inc
 
     if authenticator is not None:
         await authenticator.start()
@@ -207,6 +209,7 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
     port = _bound_port(server) or settings.port
     print("\n".join(_banner(settings, backend, port)), flush=True)
 
+    load_started = time.perf_counter()
     start_task = asyncio.create_task(backend.start())
     stop_task = asyncio.create_task(stop.wait())
     await asyncio.wait({start_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -218,6 +221,7 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
             log.error("scoring script failed to start: %s", exc)
             code = c.EXIT_INIT_FAILED
         else:
+            metrics.model_load_seconds.set(time.perf_counter() - load_started)
             app.ready = True
             print("aksml serve: ready (init() returned)", flush=True)
             await stop.wait()

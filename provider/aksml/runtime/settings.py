@@ -75,6 +75,16 @@ class RuntimeSettings:
     """Directory sink for collected data."""
     data_collection_blob_url: str | None = None
     """Blob container sink for collected data."""
+    data_collection_sample_rate: float | None = None
+    """Fraction of requests collected (None: the collector's default, 1)."""
+    data_collection_max_record_bytes: int | None = None
+    """Largest payload kept per collected record (None: the collector's default)."""
+    data_collection_buffer_bytes: int | None = None
+    """Data-collection buffer bound (None: the collector's default)."""
+    access_log: bool = False
+    """One JSON line per scoring request on stdout."""
+    service_version: str | None = None
+    """Service version for telemetry (None: derived from the model directory)."""
     worker_mode: WorkerMode = "auto"
     """Requested worker mode (see :attr:`uses_processes`)."""
     show_keys: bool = False
@@ -131,6 +141,16 @@ def _text(setting: c.RuntimeSetting, value: object) -> str | None:
     return text or None
 
 
+def _fraction(setting: c.RuntimeSetting, value: object) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise _bad(setting, value, "expected a number between 0 and 1") from None
+    if not 0.0 <= number <= 1.0:
+        raise _bad(setting, value, "expected a number between 0 and 1")
+    return number
+
+
 def _choice(*choices: str) -> Callable[[c.RuntimeSetting, object], str]:
     def parse(setting: c.RuntimeSetting, value: object) -> str:
         text = str(value).strip().lower()
@@ -182,6 +202,11 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "collect_model_data": (c.COLLECT_MODEL_DATA, _bool),
     "data_collection_dir": (c.DATA_COLLECTION_DIR, _text),
     "data_collection_blob_url": (c.DATA_COLLECTION_BLOB_URL, _url),
+    "data_collection_sample_rate": (c.DATA_COLLECTION_SAMPLE_RATE, _fraction),
+    "data_collection_max_record_bytes": (c.DATA_COLLECTION_MAX_RECORD_BYTES, _int(1)),
+    "data_collection_buffer_bytes": (c.DATA_COLLECTION_BUFFER_BYTES, _int(1)),
+    "access_log": (c.ACCESS_LOG, _bool),
+    "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),
     "show_keys": (c.SHOW_KEYS, _bool),
 }
@@ -284,9 +309,10 @@ def _finish(parsed: dict[str, Any], cwd: Path) -> RuntimeSettings:
         values["primary_key"] = secrets.token_urlsafe(32)
         values["secondary_key"] = secrets.token_urlsafe(32)
         values["keys_generated"] = True
-    if values.get("port") and values.get("port") == values.get("metrics_port"):
+    port = values.get("port", c.DEFAULT_PORT)
+    if port and port == values.get("metrics_port", c.DEFAULT_METRICS_PORT):
         raise WebserviceException(
-            f"{c.PORT.flag} and {c.METRICS_PORT.flag} must differ (both {values['port']})"
+            f"{c.PORT.flag} and {c.METRICS_PORT.flag} must differ (both {port})"
         )
     known = {f.name for f in fields(RuntimeSettings)}
     return RuntimeSettings(**{k: v for k, v in values.items() if k in known})

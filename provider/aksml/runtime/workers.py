@@ -173,6 +173,7 @@ class ProcessBackend(Backend):
         return result
 
     def _replace(self, worker: WorkerProcess) -> None:
+        self.on_worker_restart()
         worker.kill()
         self._workers.discard(worker)
         task = asyncio.get_running_loop().create_task(self._respawn(worker))
