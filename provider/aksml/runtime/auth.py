@@ -240,7 +240,9 @@ class KeysFile:
             (contract.SECONDARY_KEY_FILE, secondary),
         ):
             if not _valid_key(key):
-                raise KeysFileError(f"{name!r} holds characters other than printable ASCII")
+                raise KeysFileError(
+                    f"{name!r} holds spaces or characters other than printable ASCII"
+                )
         if not primary and not secondary:
             raise KeysFileError(
                 f"neither {contract.PRIMARY_KEY_FILE!r} nor {contract.SECONDARY_KEY_FILE!r} is set"
