@@ -89,6 +89,9 @@ class Recorder(pulumi.runtime.Mocks):
         elif typ == "azure-native:applicationinsights:Component":
             rid = f"{rg_path}/Microsoft.Insights/components/{name}"
             state["connectionString"] = CONNECTION_STRING
+        elif typ == "azure-native:resources:ResourceGroup":
+            rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}"
+            state["name"] = RG
         elif typ == "azure-native:containerservice:ManagedCluster":
             if self.unknown_cluster:
                 return None, {}

@@ -551,3 +551,58 @@ def test_component_schema_infers_from_args_and_annotations() -> None:
     ]
     model = schema["types"]["aksml:index:AzureModelArgs"]
     assert sorted(model["properties"]) == ["name", "path", "version"]
+
+
+def test_cluster_id_is_parsed_for_lookups(azure_mocks: Install) -> None:
+    rec = azure_mocks()
+    got = _run(
+        _build(
+            {
+                "resource_group_name": "rg-other",
+                "cluster_id": CLUSTER_ID,
+                "namespace": "ml",
+                "service_account_name": "ws",
+                "workload_identity_enabled": True,
+            }
+        )
+    )
+    lookups = [(c.token.rsplit(":", 1)[1], dict(c.args)) for c in rec.calls]
+    expected = {"resourceGroupName": RG, "resourceName": CLUSTER_NAME}
+    assert sorted(lookups, key=lambda t: t[0]) == [
+        ("getManagedCluster", expected),
+        ("listManagedClusterUserCredentials", expected),
+    ]
+    assert got["oidc_issuer_url"] == ISSUER
+    assert rec.one("pulumi:providers:kubernetes", "ws-k8s").inputs["clusterIdentifier"] == (
+        CLUSTER_ID
+    )
+
+
+def test_cluster_id_unknown_in_preview_makes_no_lookup(azure_mocks: Install) -> None:
+    rec = azure_mocks(preview=True, unknown_cluster=True)
+
+    def make() -> tuple[AzureServiceResources, Any]:
+        cluster = containerservice.ManagedCluster("aks", resource_group_name=RG, dns_prefix="aks")
+        comp = AzureServiceResources(
+            "ws",
+            {
+                "resource_group_name": RG,
+                "cluster_id": cluster.id,
+                "namespace": "ml",
+                "service_account_name": "ws",
+                "collect_model_data": True,
+            },
+        )
+        return comp, lambda c: {"oidc_issuer_url": c.oidc_issuer_url}
+
+    got = _run(make)
+    assert rec.calls == []
+    assert got["oidc_issuer_url.known"] is False
+    assert sorted(r.name for r in rec.custom() if r.name != "aks") == [
+        "ws-federated",
+        "ws-identity",
+        "ws-k8s",
+        "ws-modeldata",
+        "ws-modeldata-contributor",
+        "ws-storage",
+    ]

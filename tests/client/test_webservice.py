@@ -6,7 +6,8 @@ import asyncio
 import datetime as dt
 import json
 import socket
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -22,6 +23,17 @@ from aksml.client import (
 from aksml.errors import WebserviceException
 
 NO_JITTER = RetryPolicy(jitter=0.0)
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on a private loop: unlike asyncio.run(), leaves the thread's current event loop
+    alone (Pulumi-mock tests later in the session call asyncio.get_event_loop())."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
 
 
 def _ws(server: Any, sleeps: Any, **kwargs: Any) -> Webservice:
@@ -319,7 +331,7 @@ def test_async_run_retries_and_refreshes(server: Any, sleeps: Any) -> None:
         ) as ws:
             return await ws.run({"x": 1})
 
-    assert asyncio.run(main()) == {"ok": "async"}
+    assert run_async(main()) == {"ok": "async"}
     assert sleeps.delays == [3.0]
     assert [r.headers["authorization"] for r in server.seen] == [
         "Bearer a1",
@@ -341,7 +353,7 @@ def test_async_errors_and_reuse(server: Any, sleeps: Any) -> None:
                 return first, second, exc
         raise AssertionError("no error raised")
 
-    first, second, exc = asyncio.run(main())
+    first, second, exc = run_async(main())
     assert (first, second) == (1, 2)
     assert exc.status_code == 422 and exc.server_message == "no"
     assert len(server.connections) == 1
@@ -355,4 +367,4 @@ def test_async_sync_token_provider_and_deprecated_get_token() -> None:
         with pytest.warns(DeprecationWarning):
             return await ws.get_token()
 
-    assert asyncio.run(main()) == ("sync-provided", token.refresh_after)
+    assert run_async(main()) == ("sync-provided", token.refresh_after)

@@ -29,8 +29,10 @@ class AzureArgs(TypedDict):
     location: NotRequired[pulumi.Input[str]]
     """Azure region of created resources (default: the resource group's region)."""
     cluster_name: NotRequired[pulumi.Input[str]]
-    """AKS cluster name (default: ``compute_target_name``). May be an Output of a cluster
-    created in the same program."""
+    """AKS cluster name (default: ``compute_target_name``) of an existing cluster."""
+    cluster_id: NotRequired[pulumi.Input[str]]
+    """AKS cluster resource id instead of a name: pass ``cluster.id`` for a ``ManagedCluster``
+    created in the same program, so that nothing looks the cluster up before it exists."""
     cluster_resource_group_name: NotRequired[pulumi.Input[str]]
     """Resource group of the AKS cluster (default: ``resource_group_name``)."""
     kubernetes_provider_enabled: NotRequired[bool]

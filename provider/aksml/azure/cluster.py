@@ -64,6 +64,26 @@ def cluster_from_name(
     )
 
 
+def cluster_from_id(
+    cluster_id: pulumi.Input[str], opts: pulumi.InvokeOutputOptions | None = None
+) -> ClusterRef:
+    """The reference for a cluster given by resource id, e.g. ``cluster.id`` of a
+    ``ManagedCluster`` created in the same program: while the id is unknown (a preview before
+    the cluster exists) the lookups wait instead of failing on a cluster that is not there."""
+    resource_id = pulumi.Output.from_input(cluster_id)
+    name = resource_id.apply(naming.resource_name_of)
+    resource_group = resource_id.apply(naming.resource_group_of)
+    found = containerservice.get_managed_cluster_output(
+        resource_group_name=resource_group, resource_name=name, opts=opts
+    )
+    return ClusterRef(
+        name=name,
+        resource_group_name=resource_group,
+        id=resource_id,
+        oidc_issuer_url=found.oidc_issuer_profile.apply(_issuer_url),
+    )
+
+
 def user_kubeconfig(
     cluster: ClusterRef, opts: pulumi.InvokeOutputOptions | None = None
 ) -> pulumi.Output[str]:

@@ -22,7 +22,12 @@ from pulumi_azure_native import (
 
 from aksml.azure import naming
 from aksml.azure.args import AzureModelArgs
-from aksml.azure.cluster import ClusterRef, cluster_from_name, cluster_from_resource
+from aksml.azure.cluster import (
+    ClusterRef,
+    cluster_from_id,
+    cluster_from_name,
+    cluster_from_resource,
+)
 from aksml.azure.cluster import kubernetes_provider as build_kubernetes_provider
 from aksml.errors import WebserviceException
 
@@ -43,6 +48,9 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     """Resource group of the ``compute_target_name`` cluster (default: ``resource_group_name``)."""
     cluster: containerservice.ManagedCluster
     """An AKS cluster defined in the same program (instead of ``compute_target_name``)."""
+    cluster_id: pulumi.Input[str]
+    """Resource id of the AKS cluster (instead of ``compute_target_name``): lookups wait until
+    the id is known, so a cluster created in the same program previews cleanly."""
     kubernetes_provider_enabled: bool
     """Build a Kubernetes provider from the cluster's user credentials (default true). A
     Kubernetes provider passed in through ``opts`` (or inherited from the parent) wins."""
@@ -174,14 +182,17 @@ class _Plan:
             else None
         )
         """The model container's URL when known before deployment (plain account name)."""
-        has_cluster = "cluster" in args or "compute_target_name" in args
-        if "cluster" in args and "compute_target_name" in args:
-            raise WebserviceException("Give either cluster or compute_target_name, not both.")
+        given = [k for k in ("cluster", "cluster_id", "compute_target_name") if k in args]
+        has_cluster = bool(given)
+        if len(given) > 1:
+            raise WebserviceException(
+                f"Give one of cluster, cluster_id and compute_target_name, not {given}."
+            )
         if self.needs_identity:
             if not has_cluster:
                 raise WebserviceException(
                     "Workload identity (models, collect_model_data) needs the AKS cluster's OIDC "
-                    "issuer: set compute_target_name or cluster."
+                    "issuer: set compute_target_name, cluster_id or cluster."
                 )
             missing = [k for k in ("namespace", "service_account_name") if k not in args]
             if missing:
@@ -207,13 +218,16 @@ class _Plan:
         given = self.args.get("cluster")
         if given is not None:
             return cluster_from_resource(given)
+        invoke_opts = pulumi.InvokeOutputOptions(parent=parent)
+        if "cluster_id" in self.args:
+            return cluster_from_id(self.args["cluster_id"], invoke_opts)
         target = self.args.get("compute_target_name")
         if target is None:
             return None
         return cluster_from_name(
             target,
             self.args.get("cluster_resource_group_name", default_resource_group),
-            pulumi.InvokeOutputOptions(parent=parent),
+            invoke_opts,
         )
 
 

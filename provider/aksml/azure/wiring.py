@@ -78,11 +78,14 @@ def attach_azure(
     for key in _PASSED_THROUGH:
         if key in azure:
             args[key] = azure[key]  # type: ignore[literal-required]
-    cluster = azure.get("cluster_name", plain.get("compute_target_name"))
-    if cluster is not None:
-        args["compute_target_name"] = cluster
-        if "cluster_resource_group_name" in azure:
-            args["cluster_resource_group_name"] = azure["cluster_resource_group_name"]
+    if "cluster_id" in azure:
+        args["cluster_id"] = azure["cluster_id"]
+    else:
+        cluster = azure.get("cluster_name", plain.get("compute_target_name"))
+        if cluster is not None:
+            args["compute_target_name"] = cluster
+            if "cluster_resource_group_name" in azure:
+                args["cluster_resource_group_name"] = azure["cluster_resource_group_name"]
     if "kubernetes_provider_enabled" in azure:
         args["kubernetes_provider_enabled"] = azure["kubernetes_provider_enabled"]
     resources = AzureServiceResources(f"{name}-azure", args, pulumi.ResourceOptions(parent=parent))
