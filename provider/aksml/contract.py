@@ -133,6 +133,12 @@ DATA_COLLECTION_BUFFER_BYTES: Final = RuntimeSetting(
     "In-memory buffer bound for collected data; when the sink lags, new records are dropped "
     "and counted (scoring never waits for storage).",
 )
+DATA_COLLECTION_FLUSH_MS: Final = RuntimeSetting(
+    "--data-collection-flush-ms",
+    "AKSML_DATA_COLLECTION_FLUSH_MS",
+    "How often buffered collected data is written to the sink (sooner when half the buffer is "
+    "used; always at shutdown).",
+)
 COLLECT_MODEL_DATA: Final = RuntimeSetting(
     "--collect-model-data",
     "AKSML_COLLECT_MODEL_DATA",

@@ -259,22 +259,24 @@ def main_py(migration: Migration, name: str, source: str) -> str:
             "Error, program generation supports AksWebservice configurations; for an "
             "AksEndpoint, migrate the configuration file (-o) and declare the endpoint by hand."
         )
-    args: list[str] = [f"    deployment_config=load_config(HERE / {_py(CONFIG_FILE_NAME)}),"]
+    pad = " " * 8
+    args: list[str] = [f"{pad}deployment_config=load_config(HERE / {_py(CONFIG_FILE_NAME)}),"]
     for key in migration.secret_keys:
-        args.append(f'    {key}=config.require_secret("{PULUMI_SECRET_NAMES[key]}"),')
+        args.append(f'{pad}{key}=config.require_secret("{PULUMI_SECRET_NAMES[key]}"),')
+    # code paths are relative to the program directory (Pulumi runs programs there)
+    args.append(f"{pad}entry_script={_py(migration.entry_script or 'score.py')},")
     if migration.source_directory:
-        args.append(f"    source_directory=str(HERE / {_py(migration.source_directory)}),")
-    args.append(f"    entry_script={_py(migration.entry_script or 'score.py')},")
+        args.append(f"{pad}source_directory={_py(migration.source_directory)},")
     if migration.models:
         models = ", ".join(
             f'{{"name": {_py(m["name"])}, "version": {_py(m["version"])}}}'
             for m in migration.models
         )
-        args.append(f"    models=[{models}],")
+        args.append(f"{pad}models=[{models}],")
     if migration.pip_requirements:
-        args.append(f'    environment={{"pip_requirements": {_py(migration.pip_requirements)}}},')
+        args.append(f'{pad}environment={{"pip_requirements": {_py(migration.pip_requirements)}}},')
     if migration.environment_variables:
-        args.append(f"    environment_variables={_py(migration.environment_variables)},")
+        args.append(f"{pad}environment_variables={_py(migration.environment_variables)},")
     lines = [
         f'"""{name}: migrated from {source} by `aksml migrate`."""',
         "",
@@ -283,6 +285,7 @@ def main_py(migration: Migration, name: str, source: str) -> str:
         "import pulumi",
         "",
         "from aksml import AksWebservice",
+        "from aksml.args import AksWebserviceArgs",
         "from aksml.spec import load_config",
         "",
         "HERE = Path(__file__).resolve().parent",
@@ -290,7 +293,9 @@ def main_py(migration: Migration, name: str, source: str) -> str:
         "",
         "service = AksWebservice(",
         f"    {_py(name)},",
+        "    AksWebserviceArgs(",
         *args,
+        "    ),",
         ")",
         "",
         'pulumi.export("scoring_uri", service.scoring_uri)',
@@ -300,6 +305,22 @@ def main_py(migration: Migration, name: str, source: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def next_steps(migration: Migration, program: str) -> list[str]:
+    """What the user still has to do before ``pulumi up`` on a generated program."""
+    code = migration.source_directory or "."
+    steps = [
+        f"copy your scoring code into {program}/{code} "
+        f"(entry script {migration.entry_script or 'score.py'})"
+    ]
+    steps += [
+        f"pulumi config set --secret {PULUMI_SECRET_NAMES[key]} <value>  (keeps {key})"
+        for key in migration.secret_keys
+    ]
+    if migration.models:
+        steps.append("give each model a source (image, url or blob) in __main__.py")
+    return steps
 
 
 def pulumi_yaml(name: str) -> str:

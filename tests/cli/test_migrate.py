@@ -97,7 +97,9 @@ def test_program_is_generated(tmp_path: Path) -> None:
     compile(source, "__main__.py", "exec")
     assert '    "sklearn-diabetes",\n' in source
     assert 'deployment_config=load_config(HERE / "deploy.yaml"),' in source
-    assert 'source_directory=str(HERE / "src"),' in source
+    assert 'source_directory="src",' in source
+    assert "AksWebserviceArgs(" in source
+    assert "next steps:\n  - copy your scoring code into" in result.stderr
     assert 'entry_script="score.py",' in source
     assert 'models=[{"name": "sklearn-diabetes-model", "version": "4"}],' in source
     assert (

@@ -86,7 +86,7 @@ def render_program(program: Path, output: Path, source_root: Path | None = None)
             "from aksml.cli import main; main()",
             "render",
             str(program),
-            "--output",
+            "-o",
             str(output),
         ],
         capture_output=True,

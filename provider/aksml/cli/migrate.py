@@ -76,6 +76,7 @@ def migrate_command(
         config_yaml,
         main_py,
         migrate,
+        next_steps,
         program_name,
         pulumi_yaml,
     )
@@ -114,12 +115,17 @@ def migrate_command(
         typer.echo("not carried over:", err=True)
         for note in migration.not_carried:
             typer.echo(f"  - {note}", err=True)
-    for key in migration.secret_keys:
-        typer.echo(
-            f"keys: {key} is not written to any file; run "
-            f"`pulumi config set --secret {PULUMI_SECRET_NAMES[key]} <value>` in the program.",
-            err=True,
-        )
+    if program is not None:
+        typer.echo("next steps:", err=True)
+        for step in next_steps(migration, str(program)):
+            typer.echo(f"  - {step}", err=True)
+    else:
+        for key in migration.secret_keys:
+            typer.echo(
+                f"keys: {key} is not written to any file; in the program, read it from a "
+                f"Pulumi secret (pulumi config set --secret {PULUMI_SECRET_NAMES[key]} <value>).",
+                err=True,
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -178,6 +178,10 @@ def _valid_key(key: str) -> bool:
 _FileSignature = tuple[object, ...]
 
 
+class KeysFileError(ValueError):
+    """A keys file that is not usable; the message never contains file content."""
+
+
 class KeysFile:
     """A keys file or Secret-style keys directory, with a cheap change signature."""
 
@@ -205,8 +209,8 @@ class KeysFile:
     def read(self) -> tuple[str, str]:
         """The (primary, secondary) keys; an absent key is ``""``.
 
-        Raises ValueError (without any key material in the message) when the content is not a
-        usable keys file.
+        Raises KeysFileError or OSError (without any key material in the message) when the
+        content is not a usable keys file.
         """
         if os.path.isdir(self.path):
             keys = []
@@ -221,14 +225,14 @@ class KeysFile:
             try:
                 doc = json.loads(_read_limited(self.path))
             except json.JSONDecodeError:
-                raise ValueError("not valid JSON") from None
+                raise KeysFileError("not valid JSON") from None
             if not isinstance(doc, dict):
-                raise ValueError("not a JSON object")
+                raise KeysFileError("not a JSON object")
             values = []
             for name in (contract.PRIMARY_KEY_FILE, contract.SECONDARY_KEY_FILE):
                 value = doc.get(name)
                 if value is not None and not isinstance(value, str):
-                    raise ValueError(f"{name!r} is not a string")
+                    raise KeysFileError(f"{name!r} is not a string")
                 values.append((value or "").strip())
             primary, secondary = values
         for name, key in (
@@ -236,9 +240,11 @@ class KeysFile:
             (contract.SECONDARY_KEY_FILE, secondary),
         ):
             if not _valid_key(key):
-                raise ValueError(f"{name!r} holds characters other than printable ASCII")
+                raise KeysFileError(
+                    f"{name!r} holds spaces or characters other than printable ASCII"
+                )
         if not primary and not secondary:
-            raise ValueError(
+            raise KeysFileError(
                 f"neither {contract.PRIMARY_KEY_FILE!r} nor {contract.SECONDARY_KEY_FILE!r} is set"
             )
         return primary, secondary
@@ -256,7 +262,7 @@ def _read_limited(path: str) -> bytes:
     with open(path, "rb") as f:
         data = f.read(MAX_KEYS_FILE_BYTES + 1)
     if len(data) > MAX_KEYS_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_KEYS_FILE_BYTES} bytes")
+        raise KeysFileError(f"larger than {MAX_KEYS_FILE_BYTES} bytes")
     return data
 
 
@@ -297,7 +303,7 @@ class KeyAuthenticator:
             try:
                 self._signature = self._source.signature()
                 primary, secondary = self._source.read()
-            except (OSError, ValueError, UnicodeDecodeError) as exc:
+            except Exception as exc:  # any unusable content: refuse at start, keep old keys later
                 raise WebserviceException(
                     f"{contract.KEYS_FILE.flag} ({contract.KEYS_FILE.env}): cannot load keys "
                     f"from {keys_file!r}: {_describe(exc)}."
@@ -357,7 +363,7 @@ class KeyAuthenticator:
             return
         try:
             primary, secondary = self._source.read()
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+        except Exception as exc:  # any unusable content: refuse at start, keep old keys later
             self._failed_signature = signature
             logger.warning(
                 "keys file %s changed but cannot be loaded (%s); keeping the previous keys",
@@ -377,7 +383,9 @@ def _describe(exc: BaseException) -> str:
         return exc.strerror or type(exc).__name__
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text"
-    return str(exc)
+    if isinstance(exc, KeysFileError):
+        return str(exc)
+    return type(exc).__name__
 
 
 def build_authenticator(

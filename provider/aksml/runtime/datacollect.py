@@ -455,6 +455,7 @@ def build_collector(
     sample_rate: float = 1.0,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
 ) -> DataCollector:
     """A :class:`DataCollector` for one sink: a directory or an Azure Blob container URL.
 
@@ -482,4 +483,5 @@ def build_collector(
         sample_rate=sample_rate,
         max_record_bytes=max_record_bytes,
         buffer_bytes=buffer_bytes,
+        flush_interval_s=flush_interval_s,
     )

@@ -120,6 +120,9 @@ def blob_sink_from_url(url: str, credential: Any = None) -> BlobSink:
         raise WebserviceException(
             "data collection to Azure Blob needs the 'azure' extra: pip install 'aksml[azure]'"
         ) from None
+    from aksml.runtime.telemetry import quiet_azure_sdk_logs
+
+    quiet_azure_sdk_logs()
     container_url, prefix = split_container_url(url)
     has_sas = "sig=" in urlsplit(container_url).query
     if credential is None and not has_sas:

@@ -113,6 +113,8 @@ class ObservabilityConfig:
     """Largest payload kept per record."""
     data_collection_buffer_bytes: int = DEFAULT_BUFFER_BYTES
     """Buffer bound before records are dropped."""
+    data_collection_flush_ms: int = 1000
+    """Writer interval."""
     access_log: bool = False
     """One JSON line per request on stdout."""
     upstream: str | None = None
@@ -156,6 +158,7 @@ class Observability:
                 sample_rate=config.data_collection_sample_rate,
                 max_record_bytes=config.data_collection_max_record_bytes,
                 buffer_bytes=config.data_collection_buffer_bytes,
+                flush_interval_s=config.data_collection_flush_ms / 1000.0,
             )
         from aksml.runtime.telemetry import telemetry_from_env
 

@@ -20,19 +20,26 @@ import tempfile
 import time
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
 from aksml import contract as c
 from aksml.runtime.app import AuthenticatorLike, ScoringApp
 from aksml.runtime.backends import Backend, ThreadBackend
+from aksml.runtime.datacollect import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_FLUSH_INTERVAL_S,
+    DEFAULT_MAX_RECORD_BYTES,
+)
 from aksml.runtime.hooks import RequestObserver
 from aksml.runtime.metrics import RuntimeMetrics
+from aksml.runtime.observe import Observability, ObservabilityConfig
 from aksml.runtime.script import ScriptLoadError
 from aksml.runtime.settings import RuntimeSettings
 
 log = logging.getLogger("aksml.runtime")
+_T = TypeVar("_T")
 
 DRAIN_MARGIN_S = 1.0
 """Extra time past the scoring timeout that draining waits for in-flight calls."""
@@ -144,16 +151,66 @@ def serve(settings: RuntimeSettings, observers: Sequence[RequestObserver] = ()) 
         return runner.run(_main(settings, observers))
 
 
+def _or(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+def make_observability(settings: RuntimeSettings) -> Observability:
+    """Data collection, Application Insights and the access log, as the settings ask."""
+    config = ObservabilityConfig(
+        service_name=settings.service_name,
+        service_version=settings.service_version,
+        model_dir=settings.model_dir,
+        collect_model_data=settings.collect_model_data,
+        data_collection_dir=settings.data_collection_dir,
+        data_collection_blob_url=settings.data_collection_blob_url,
+        data_collection_sample_rate=_or(settings.data_collection_sample_rate, 1.0),
+        data_collection_max_record_bytes=_or(
+            settings.data_collection_max_record_bytes, DEFAULT_MAX_RECORD_BYTES
+        ),
+        data_collection_buffer_bytes=_or(
+            settings.data_collection_buffer_bytes, DEFAULT_BUFFER_BYTES
+        ),
+        data_collection_flush_ms=_or(
+            settings.data_collection_flush_ms, int(DEFAULT_FLUSH_INTERVAL_S * 1000)
+        ),
+        access_log=settings.access_log,
+        upstream=(settings.upstream + settings.upstream_score_path) if settings.upstream else None,
+    )
+    return Observability.from_config(config, os.environ)
+
+
 async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver]) -> int:
+    observability = make_observability(settings)
     backend = make_backend(settings)
     authenticator = make_authenticator(settings)
     metrics = RuntimeMetrics(
         in_flight=lambda: float(backend.gate.in_use),
         queue_depth=lambda: float(backend.gate.waiting),
     )
+    observability.register_metrics(metrics.registry)
     app = ScoringApp(
-        settings, backend, authenticator=authenticator, metrics=metrics, observers=observers
+        settings,
+        backend,
+        authenticator=authenticator,
+        metrics=metrics,
+        observers=[*observers, *observability.observers],
     )
+    observability.start()
+    try:
+        return await _serve(settings, backend, authenticator, metrics, app)
+    finally:
+        # every response has been sent (drained): write what collection/telemetry still hold
+        observability.close()
+
+
+async def _serve(
+    settings: RuntimeSettings,
+    backend: Backend,
+    authenticator: AuthenticatorLike | None,
+    metrics: RuntimeMetrics,
+    app: ScoringApp,
+) -> int:
     config = uvicorn.Config(
         app,
         host=settings.host,

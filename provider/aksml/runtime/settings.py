@@ -81,6 +81,8 @@ class RuntimeSettings:
     """Largest payload kept per collected record (None: the collector's default)."""
     data_collection_buffer_bytes: int | None = None
     """Data-collection buffer bound (None: the collector's default)."""
+    data_collection_flush_ms: int | None = None
+    """Data-collection writer interval in ms (None: the collector's default, 1000)."""
     access_log: bool = False
     """One JSON line per scoring request on stdout."""
     service_version: str | None = None
@@ -205,6 +207,7 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "data_collection_sample_rate": (c.DATA_COLLECTION_SAMPLE_RATE, _fraction),
     "data_collection_max_record_bytes": (c.DATA_COLLECTION_MAX_RECORD_BYTES, _int(1)),
     "data_collection_buffer_bytes": (c.DATA_COLLECTION_BUFFER_BYTES, _int(1)),
+    "data_collection_flush_ms": (c.DATA_COLLECTION_FLUSH_MS, _int(1)),
     "access_log": (c.ACCESS_LOG, _bool),
     "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),

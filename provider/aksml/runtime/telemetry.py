@@ -84,6 +84,17 @@ class FinishedRequest:
     """Why the request failed (None when it did not)."""
 
 
+def quiet_azure_sdk_logs() -> None:
+    """Keep the Azure SDK's per-HTTP-call INFO logs (headers of every export or blob append)
+    out of the runtime's output; warnings and errors still show."""
+    for name in (
+        "azure.core.pipeline.policies.http_logging_policy",
+        "azure.monitor.opentelemetry.exporter",
+        "azure.identity",
+    ):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _capture_print(logger: logging.Logger) -> Callable[..., None]:
     """Make ``print()`` to stdout/stderr from user code also log to ``logger``; return the
     original ``print``. Calls from aksml's own modules are not exported."""
@@ -142,6 +153,7 @@ class Telemetry:
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
         except ImportError:
             raise WebserviceException(_MISSING_EXTRA) from None
+        quiet_azure_sdk_logs()
         try:
             trace_exporter = AzureMonitorTraceExporter(connection_string=connection_string)
             log_exporter = AzureMonitorLogExporter(connection_string=connection_string)

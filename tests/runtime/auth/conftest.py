@@ -125,11 +125,16 @@ def _serve(server: IssuerServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that time out on purpose (slow-issuer tests) are not errors."""
+
+
 @pytest.fixture
 def issuer_server(rsa_key: KeyPair, ec_key: KeyPair) -> Iterator[IssuerServer]:
     """A running issuer publishing the RSA and EC test keys."""
     state = IssuerServer(base="", jwks={"keys": [rsa_key.public_jwk(), ec_key.public_jwk()]})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _serve(state))
+    httpd = _QuietServer(("127.0.0.1", 0), _serve(state))
     state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()

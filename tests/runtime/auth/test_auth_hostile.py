@@ -258,3 +258,32 @@ def test_no_secret_in_logs(
         for secret in secrets:
             if len(secret) >= 8:
                 assert secret not in text, (record.name, record.levelname)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"primaryKey": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"\xff\xfe\x00garbage",
+        b'{"primaryKey": "' + b"k" * 70_000 + b'"}',
+        b'{"primaryKey": "tab\\tinside"}',
+        b"\x00" * 10,
+    ],
+    ids=["deep array", "deep value", "not utf-8", "over 64 KiB", "control char", "NULs"],
+)
+def test_hostile_keys_file_contents(tmp_path: Path, content: bytes) -> None:
+    """Refused at start with a clean error; on reload the previous keys stay in force."""
+    from aksml.errors import WebserviceException
+
+    path = tmp_path / "keys.json"
+    path.write_bytes(content)
+    with pytest.raises(WebserviceException, match="--keys-file") as info:
+        KeyAuthenticator(keys_file=str(path))
+    assert len(str(info.value)) < 300
+    path.write_text(json.dumps({"primaryKey": PRIMARY}))
+    now = [0.0]
+    auth = KeyAuthenticator(keys_file=str(path), clock=lambda: now[0])
+    path.write_bytes(content)
+    now[0] += 2
+    assert check(auth, f"Bearer {PRIMARY}") is ALLOWED
