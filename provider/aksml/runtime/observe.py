@@ -117,6 +117,8 @@ class ObservabilityConfig:
     """Writer interval."""
     access_log: bool = False
     """One JSON line per request on stdout."""
+    app_insights_sample_rate: float = 1.0
+    """Fraction of requests exported to Application Insights."""
     upstream: str | None = None
     """Proxy-mode upstream (its calls are HTTP dependencies in telemetry)."""
 
@@ -175,7 +177,11 @@ class Observability:
         from aksml.runtime.telemetry import telemetry_from_env
 
         telemetry = telemetry_from_env(
-            environ, service_name=service, service_version=version, upstream=config.upstream
+            environ,
+            service_name=service,
+            service_version=version,
+            upstream=config.upstream,
+            sample_rate=config.app_insights_sample_rate,
         )
         access_log = AccessLog() if config.access_log else None
         return cls(collector=collector, telemetry=telemetry, access_log=access_log)
