@@ -109,6 +109,8 @@ class ProxyArgs(TypedDict):
     """Its scoring path (default /score)."""
     swagger_path: NotRequired[pulumi.Input[str]]
     """Its swagger/OpenAPI path, if any."""
+    args: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Container args for the model server."""
 
 
 class KedaArgs(TypedDict):

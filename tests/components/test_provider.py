@@ -79,7 +79,9 @@ CAMEL_ARGS: dict[str, Any] = {
 
 
 def _normalized(env: Any) -> list[tuple[str, str, Any]]:
-    return [(r.typ, r.name, env.recorder.unwrap(r.inputs)) for r in env.recorder.children()]
+    """Children sorted by (type, name): registration order depends on when inputs resolve."""
+    children = [(r.typ, r.name, env.recorder.unwrap(r.inputs)) for r in env.recorder.children()]
+    return sorted(children, key=lambda child: (child[0], child[1]))
 
 
 @pulumi.runtime.test

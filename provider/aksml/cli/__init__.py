@@ -31,6 +31,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aksml.cli.diff",
     "aksml.cli.migrate",
     "aksml.cli.serve",
+    "aksml.cli.render",
     "aksml.cli.schema",
 )
 

@@ -147,6 +147,8 @@ class ProxySpec(_Frozen):
     """Upstream scoring path."""
     swagger_path: str | None = None
     """Upstream swagger path, if it has one."""
+    args: tuple[str, ...] = ()
+    """Container args for the model server (its image's entrypoint runs them)."""
 
 
 class KedaSpec(_Frozen):

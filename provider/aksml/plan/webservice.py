@@ -679,6 +679,8 @@ class _Builder:
                 "volumeMounts": [{"name": "tmp", "mountPath": contract.TMP_DIR}, *model_mounts],
                 "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
             }
+            if work.proxy.args:
+                model_container["args"] = list(work.proxy.args)
             if work.models:
                 model_container["env"].insert(
                     0, {"name": contract.MODEL_DIR.env, "value": self.model_dir()}
