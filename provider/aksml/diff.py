@@ -285,7 +285,7 @@ def _rename_warnings(removed: list[ObjectKey], added: list[ObjectKey]) -> list[s
         if match is not None:
             added_left.remove(match)
             warnings.append(
-                f"{label(old)}: apiVersion {old[0]} -> {match[0]}; the same cluster object, but "
+                f"{label(old)}: apiVersion {old[0]} → {match[0]}; the same cluster object, but "
                 "Pulumi sees a new resource type (create + delete) unless the resource has an "
                 "alias."
             )
@@ -307,7 +307,7 @@ def _rename_warnings(removed: list[ObjectKey], added: list[ObjectKey]) -> list[s
             added_left.remove(match)
             what = "metadata.namespace" if match[2] != old[2] else "metadata.name"
             warnings.append(
-                f"{label(old)} -> {label(match)}: {what} changed; Kubernetes cannot rename, "
+                f"{label(old)} → {label(match)}: {what} changed; Kubernetes cannot rename, "
                 "so the object is replaced (the old one deleted, a new one created)."
             )
     return warnings

@@ -32,8 +32,15 @@ CONFIG_FILE_NAME = "deploy.yaml"
 SECRET_KEYS = ("primary_key", "secondary_key")
 """Never written to files: the generated program reads them from Pulumi secrets."""
 
-PULUMI_SECRET_NAMES = {"primary_key": "primaryKey", "secondary_key": "secondaryKey"}
-"""``pulumi config set --secret <name>`` names the program reads the keys from."""
+PULUMI_SECRET_NAMES = {
+    "primary_key": "primaryKey",
+    "secondary_key": "secondaryKey",
+    "app_insights_connection_string": "appInsightsConnectionString",
+}
+"""``pulumi config set --secret <name>`` names the generated program reads secrets from."""
+
+PULUMI_CONFIG_NAMES = {"token_issuer": "tokenIssuer", "token_audience": "tokenAudience"}
+"""``pulumi config set <name>`` names the generated program reads token-auth settings from."""
 
 # v1 packages the aksml runtime replaces (it serves score.py itself)
 _REPLACED_PACKAGES = ("azureml-defaults", "azureml-inference-server-http", "azureml-core")
@@ -154,6 +161,16 @@ def _not_carried(data: Mapping[str, Any], environment: Mapping[str, Any], notes:
             f"scoringUri {data['scoringUri']}: the new service gets its own URI (stack output "
             "scoring_uri)."
         )
+    if data.get("aadAuthEnabled") or data.get("tokenAuthEnabled"):
+        notes.append(
+            "token auth: v1 tokens came from the workspace (get_access_token()); aksml validates "
+            "Entra ID (OIDC) tokens for token_issuer / token_audience."
+        )
+    if data.get("appInsightsEnabled"):
+        notes.append(
+            "appInsightsEnabled: v1 used the workspace's Application Insights; aksml needs its "
+            "connection string (app_insights_connection_string)."
+        )
     if _mapping(data.get("dataCollection")).get("eventHubEnabled"):
         notes.append("dataCollection.eventHubEnabled: Event Hub data collection is not supported.")
     for key in ("workspaceName", "createdBy", "state", "deploymentStatus", "error"):
@@ -252,6 +269,17 @@ def program_name(migration: Migration, override: str | None) -> str:
     return name
 
 
+def _program_secrets(migration: Migration) -> list[str]:
+    secrets = list(migration.secret_keys)
+    if migration.config.enable_app_insights:
+        secrets.append("app_insights_connection_string")
+    return secrets
+
+
+def _program_settings(migration: Migration) -> list[str]:
+    return list(PULUMI_CONFIG_NAMES) if migration.config.token_auth_enabled else []
+
+
 def main_py(migration: Migration, name: str, source: str) -> str:
     """A ready ``__main__.py`` deploying the migrated service with ``aksml.AksWebservice``."""
     if migration.is_endpoint:
@@ -261,8 +289,10 @@ def main_py(migration: Migration, name: str, source: str) -> str:
         )
     pad = " " * 8
     args: list[str] = [f"{pad}deployment_config=load_config(HERE / {_py(CONFIG_FILE_NAME)}),"]
-    for key in migration.secret_keys:
+    for key in _program_secrets(migration):
         args.append(f'{pad}{key}=config.require_secret("{PULUMI_SECRET_NAMES[key]}"),')
+    for key in _program_settings(migration):
+        args.append(f'{pad}{key}=config.require("{PULUMI_CONFIG_NAMES[key]}"),')
     # code paths are relative to the program directory (Pulumi runs programs there)
     args.append(f"{pad}entry_script={_py(migration.entry_script or 'score.py')},")
     if migration.source_directory:
@@ -315,8 +345,12 @@ def next_steps(migration: Migration, program: str) -> list[str]:
         f"(entry script {migration.entry_script or 'score.py'})"
     ]
     steps += [
-        f"pulumi config set --secret {PULUMI_SECRET_NAMES[key]} <value>  (keeps {key})"
-        for key in migration.secret_keys
+        f"pulumi config set --secret {PULUMI_SECRET_NAMES[key]} <value>  ({key})"
+        for key in _program_secrets(migration)
+    ]
+    steps += [
+        f"pulumi config set {PULUMI_CONFIG_NAMES[key]} <value>  ({key}: Entra ID tokens)"
+        for key in _program_settings(migration)
     ]
     if migration.models:
         steps.append("give each model a source (image, url or blob) in __main__.py")

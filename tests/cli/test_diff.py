@@ -122,10 +122,10 @@ def test_known_changes(renders: tuple[Path, Path]) -> None:
         "ConfigMap ml/svc-code: replaced, not updated: data changed on an immutable ConfigMap.",
         "Deployment ml/svc: replaced, not updated: spec.selector changed "
         "(Deployment spec.selector is immutable).",
-        "HorizontalPodAutoscaler ml/svc: apiVersion autoscaling/v2beta2 -> autoscaling/v2; the "
+        "HorizontalPodAutoscaler ml/svc: apiVersion autoscaling/v2beta2 → autoscaling/v2; the "
         "same cluster object, but Pulumi sees a new resource type (create + delete) unless the "
         "resource has an alias.",
-        "ServiceAccount ml/svc-old -> ServiceAccount ml/svc-new: metadata.name changed; "
+        "ServiceAccount ml/svc-old → ServiceAccount ml/svc-new: metadata.name changed; "
         "Kubernetes cannot rename, so the object is replaced (the old one deleted, a new one "
         "created).",
     ]
@@ -203,7 +203,7 @@ def test_namespace_change_is_flagged(tmp_path: Path) -> None:
         load_objects(_write(tmp_path / "a", BASE)), load_objects(_write(tmp_path / "b", moved))
     )
     assert result.warnings == [
-        "Service ml/svc -> Service ml-prod/svc: metadata.namespace changed; Kubernetes cannot "
+        "Service ml/svc → Service ml-prod/svc: metadata.namespace changed; Kubernetes cannot "
         "rename, so the object is replaced (the old one deleted, a new one created)."
     ]
 

@@ -107,7 +107,12 @@ def test_program_is_generated(tmp_path: Path) -> None:
         in source
     )
     assert 'environment_variables={"MODEL_FLAVOUR": "ridge"},' in source
-    assert "require_secret" not in source
+    assert "primary_key=" not in source  # no keys in the input: aksml generates them
+    assert (
+        'app_insights_connection_string=config.require_secret("appInsightsConnectionString"),'
+        in source
+    )
+    assert "pulumi config set --secret appInsightsConnectionString" in result.stderr
     assert load_config(program / "deploy.yaml").given()["autoscale_max_replicas"] == 6
 
 

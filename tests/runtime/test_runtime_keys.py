@@ -64,3 +64,12 @@ def test_keys_file_rotation_without_restart(serve: Callable[..., Any], tmp_path:
         time.sleep(0.1)
     assert _score(server, "old-1").status_code == 200
     assert _score(server, "old-2").status_code == 401
+
+
+def test_worker_processes_do_not_see_the_keys(serve: Callable[..., Any]) -> None:
+    server = serve("plain.py", "--worker-mode", "process", env={"AKSML_PRIMARY_KEY": "env-key-9"})
+    response = httpx.post(
+        server.url + "/score", content=b"env", headers={"Authorization": "Bearer env-key-9"}
+    )
+    assert response.status_code == 200
+    assert response.json()["key"] is None

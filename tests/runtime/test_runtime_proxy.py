@@ -42,6 +42,14 @@ class _Upstream(BaseHTTPRequestHandler):
         if request.get("sleep"):
             time.sleep(float(request["sleep"]))
         status = int(request.get("status", 200))
+        if request.get("close"):
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"close-delimited")
+            self.close_connection = True
+            return
         self._reply(
             status,
             {
@@ -49,6 +57,7 @@ class _Upstream(BaseHTTPRequestHandler):
                 "body": request,
                 "authorization": self.headers.get("Authorization"),
                 "x-request-id": self.headers.get("x-request-id"),
+                "client_port": self.client_address[1],
             },
         )
 
@@ -153,3 +162,13 @@ def test_unreachable_upstream_is_not_ready(serve: Callable[..., Any]) -> None:
     assert httpx.get(server.url + "/-/ready").status_code == 503
     assert httpx.get(server.url + "/").status_code == 200
     assert httpx.post(server.url + "/score", content=b"{}").status_code == 503
+
+
+def test_connections_are_reused_and_close_delimited_bodies_read(proxy: Any) -> None:
+    ports = {_post(proxy, {}).json()["client_port"] for _ in range(3)}
+    assert len(ports) == 1
+    closing = _post(proxy, {"close": True})
+    assert closing.status_code == 200
+    assert closing.content == b"close-delimited"
+    assert closing.headers["content-type"] == "text/plain"
+    assert _post(proxy, {}).status_code == 200

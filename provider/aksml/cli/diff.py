@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,7 @@ from typing import Annotated
 import typer
 
 from aksml.contract import EXIT_USAGE
+from aksml.errors import WebserviceException
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 1
@@ -51,11 +53,9 @@ def git_commit(ref: str, repo: Path) -> str | None:
 
 def extract_ref(commit: str, repo: Path, destination: Path) -> Path:
     """The tree of ``commit`` (``git archive``; the repository itself is not touched)."""
-    from aksml.cli import fail
-
     done = _git("archive", "--format=tar", commit, cwd=repo)
     if done.returncode != 0:
-        raise fail(f"git archive {commit} failed: {done.stderr.decode().strip()}")
+        raise WebserviceException(f"git archive {commit} failed: {done.stderr.decode().strip()}")
     destination.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
         archive.extractall(destination, filter="data")
@@ -66,10 +66,8 @@ def render_program(program: Path, output: Path, source_root: Path | None = None)
     """Render a Pulumi program into ``output`` with ``aksml render`` (in a child process, so
     the program's imports and the mock engine stay out of this one). When ``source_root`` is a
     checkout of aksml itself, its own ``provider/`` code renders it."""
-    from aksml.cli import fail
-
     if importlib.util.find_spec("aksml.cli.render") is None:
-        raise fail(
+        raise WebserviceException(
             f"{program} is a program directory; rendering it needs `aksml render`, which this "
             "installation does not have. Pass render directories instead."
         )
@@ -97,30 +95,33 @@ def render_program(program: Path, output: Path, source_root: Path | None = None)
     )
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
-        raise fail(f"aksml render {program} failed: {lines[-1]}")
+        reason = lines[-1].removeprefix("error: ")
+        raise WebserviceException(f"aksml render {program} failed: {reason}")
     return output
 
 
 def resolve_side(spec: str, program: str, workdir: Path, side: str) -> Path:
     """A render directory for one side of the diff."""
-    from aksml.cli import fail
-
     path = Path(spec)
     if path.is_dir():
         return render_program(path, workdir / side) if is_program(path) else path
     if path.exists():
-        raise fail(f"{spec} is a file; give a render directory, a program directory or a git ref")
+        raise WebserviceException(
+            f"{spec} is a file; give a render directory, a program directory or a git ref"
+        )
     repo_done = _git("rev-parse", "--show-toplevel", cwd=Path.cwd())
     if repo_done.returncode != 0:
-        raise fail(f"{spec} is not a directory, and the current directory is not a git repository")
+        raise WebserviceException(
+            f"{spec} is not a directory, and the current directory is not a git repository"
+        )
     repo = Path(repo_done.stdout.decode().strip())
     commit = git_commit(spec, repo)
     if commit is None:
-        raise fail(f"{spec} is neither a directory nor a git ref of {repo}")
+        raise WebserviceException(f"{spec} is neither a directory nor a git ref of {repo}")
     tree = extract_ref(commit, repo, workdir / f"{side}-source")
     program_dir = tree / program
     if not program_dir.is_dir():
-        raise fail(f"{spec} has no program directory {program}")
+        raise WebserviceException(f"{spec} has no program directory {program}")
     return render_program(program_dir, workdir / side, source_root=tree)
 
 
@@ -145,13 +146,15 @@ def diff_command(
     1: changes, 2: bad input."""
     from aksml.cli import fail
     from aksml.diff import diff_objects, load_objects, markdown, text_lines
-    from aksml.errors import WebserviceException
 
     with tempfile.TemporaryDirectory(prefix="aksml-diff-") as tmp:
         workdir = Path(tmp)
         try:
-            base_dir = resolve_side(base, program, workdir, "base")
-            head_dir = resolve_side(head, program, workdir, "head")
+            # both sides render at once (each render is its own process)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                base_job = pool.submit(resolve_side, base, program, workdir, "base")
+                head_job = pool.submit(resolve_side, head, program, workdir, "head")
+                base_dir, head_dir = base_job.result(), head_job.result()
             result = diff_objects(load_objects(base_dir), load_objects(head_dir), context)
         except WebserviceException as exc:
             raise fail(exc.message) from None

@@ -277,6 +277,9 @@ async def _serve(
         except ScriptLoadError as exc:
             log.error("scoring script failed to start: %s", exc)
             code = c.EXIT_INIT_FAILED
+        except Exception:
+            log.exception("the scoring back end failed to start")
+            code = c.EXIT_INIT_FAILED
         else:
             metrics.model_load_seconds.set(time.perf_counter() - load_started)
             app.ready = True

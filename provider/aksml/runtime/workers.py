@@ -19,6 +19,7 @@ import sys
 import time
 from typing import Any
 
+from aksml import contract as c
 from aksml.runtime.backends import Backend, script_location, timeout_result
 from aksml.runtime.gate import Gate
 from aksml.runtime.messages import ScoreRequest, ScoreResult, error_body
@@ -73,6 +74,12 @@ def _loads(payload: bytes) -> Any:
     return pickle.loads(payload)
 
 
+def _worker_environment() -> dict[str, str]:
+    """The server's environment minus the auth keys (score.py never needs them)."""
+    secret = {c.PRIMARY_KEY.env, c.SECONDARY_KEY.env}
+    return {k: v for k, v in os.environ.items() if k not in secret}
+
+
 class ProcessBackend(Backend):
     """``max_concurrent_requests`` worker processes behind the admission gate."""
 
@@ -106,7 +113,7 @@ class ProcessBackend(Backend):
                 str(child.fileno()),
                 self._spec,
                 pass_fds=(child.fileno(),),
-                env={**os.environ, "AKSML_WORKER_INDEX": str(index)},
+                env={**_worker_environment(), "AKSML_WORKER_INDEX": str(index)},
             )
         finally:
             child.close()

@@ -18,5 +18,6 @@ def run(raw):
             "model_dir": MODEL_DIR,
             "entry": os.environ.get("AZUREML_ENTRY_SCRIPT"),
             "root": os.environ.get("AML_APP_ROOT"),
+            "key": os.environ.get("AKSML_PRIMARY_KEY"),
         }
     return {"echo": raw}
