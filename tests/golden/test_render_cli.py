@@ -92,3 +92,11 @@ def test_program_with_bad_exposure_is_one_line_exit_2(tmp_path: Path) -> None:
         "error: Error, unknown exposure 'nodeport'; allowed values: 'cluster', "
         "'load_balancer', 'ingress', 'gateway'."
     )
+
+
+def test_program_raising_anything_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.Config().require('missing')\n")
+    result = aksml("render", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: rendering ") and "missing" in lines[0]
