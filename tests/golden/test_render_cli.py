@@ -92,3 +92,35 @@ def test_program_with_bad_exposure_is_one_line_exit_2(tmp_path: Path) -> None:
         "error: Error, unknown exposure 'nodeport'; allowed values: 'cluster', "
         "'load_balancer', 'ingress', 'gateway'."
     )
+
+
+def test_render_program_error_is_one_line(tmp_path: Path) -> None:
+    """A program that fails (here: stack config render cannot supply) gives one error line."""
+    program = tmp_path / "prog"
+    program.mkdir()
+    (program / "Pulumi.yaml").write_text("name: needs-config\nruntime: python\n")
+    (program / "__main__.py").write_text(
+        "import pulumi\n\npulumi.Config().require_secret('connectionString')\n"
+    )
+    result = aksml("render", str(program), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: rendering ")
+    assert "ConfigMissingError" in lines[0] and "connectionString" in lines[0]
+
+
+def test_usage_errors_are_one_line() -> None:
+    """Unknown options and missing arguments: one line naming --help, exit 2, no usage box."""
+    for args, expected in (
+        (("render",), "Missing argument 'source' (see 'aksml render --help')"),
+        (("config", "show", "x.json", "--bogus"), "No such option: --bogus"),
+        (("run", "--bogus"), "(see 'aksml run --help')"),
+    ):
+        result = aksml(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, result.stderr)
+        assert lines[0].startswith("error: ") and expected in lines[0], (args, lines)
+    assert aksml("--help").returncode == 0

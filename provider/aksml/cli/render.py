@@ -43,7 +43,7 @@ def render(
         written = write_render(objs, out, clean=clean)
     except WebserviceException as exc:
         raise fail(exc.message) from None
-    except (OSError, SyntaxError, ImportError, NameError, TypeError, ValueError) as exc:
+    except Exception as exc:  # the user's program may raise anything
         raise fail(f"rendering {source} failed: {type(exc).__name__}: {exc}") from None
     rows = [
         (
