@@ -5,7 +5,6 @@ description); nested settings are the package's own TypedDicts, closed sets are 
 Every ``AksWebservice.deploy_configuration`` keyword is a field under its v1 name.
 """
 
-
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 

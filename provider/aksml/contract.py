@@ -106,6 +106,12 @@ SCORING_TIMEOUT_MS: Final = RuntimeSetting(
 MAX_BODY_BYTES: Final = RuntimeSetting(
     "--max-body-bytes", "AKSML_MAX_BODY_BYTES", "Largest accepted request body (413 above)."
 )
+APP_INSIGHTS_SAMPLE_RATE: Final = RuntimeSetting(
+    "--app-insights-sample-rate",
+    "AKSML_APP_INSIGHTS_SAMPLE_RATE",
+    "Fraction (0-1) of requests exported to Application Insights (its own sampler: counts in "
+    "the portal stay right; default 1).",
+)
 ACCESS_LOG: Final = RuntimeSetting(
     "--access-log",
     "AKSML_ACCESS_LOG",

@@ -7,7 +7,6 @@ Thin by design: arguments -> ``aksml.spec`` (v1 validation and defaults) -> ``ak
 without an address (or ``skip_await``) never crashes the program.
 """
 
-
 import json
 from collections.abc import Callable, Mapping
 from typing import Any

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from aksml import contract as c
-from aksml.client import RetryPolicy, ServiceResponseError, Webservice
+from aksml.client import RetryPolicy, ServiceConnectionError, ServiceResponseError, Webservice
 
 AKSML = str(Path(sys.executable).parent / "aksml")
 _PORT_LINE = re.compile(r"Liveness:\s+GET\s+http://127\.0\.0\.1:(\d+)/")
@@ -200,3 +200,43 @@ def test_aksml_run_cli_against_serve(served: Served) -> None:
         capture_output=True, text=True, timeout=60, env={**os.environ, "AKSML_KEY": "pk-e2e"},
     )  # fmt: skip
     assert (done.returncode, done.stdout, done.stderr) == (0, '{\n  "sum": 15\n}\n', "")
+
+
+@pytest.fixture(scope="module")
+def served_with_timeout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    app = tmp_path_factory.mktemp("e2e-timeout-app")
+    (app / "score.py").write_text(SCORE_PY)
+    server = Served(
+        app, "--service-name", "slow-svc", "--auth", "none", "--scoring-timeout-ms", "300"
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_scoring_timeout_is_a_504(served_with_timeout: Served) -> None:
+    # retries=0: the timed-out run() still holds the replica's only slot for a while, so a
+    # retry would meet a 503 (as on AKS); the 504 itself is what this checks
+    ws = Webservice(served_with_timeout.uri("slow-svc"), retry=RetryPolicy(retries=0))
+    with ws, pytest.raises(ServiceResponseError) as info:
+        ws.run({"slow": 0.5})
+    assert info.value.status_code == 504
+    assert info.value.attempts == 1
+    assert "timeout" in info.value.server_message.lower()
+    with Webservice(served_with_timeout.uri("slow-svc")) as ws:
+        assert ws.run({"data": [3]}) == {"sum": 3}  # the queue waits for the slot
+
+
+def test_client_timeout_is_retried(served_with_timeout: Served) -> None:
+    sleeps = Sleeps()
+    ws = Webservice(
+        served_with_timeout.uri("slow-svc"),
+        timeout=0.05,
+        sleep=sleeps,
+        retry=RetryPolicy(retries=1, jitter=0),
+    )
+    with ws, pytest.raises(ServiceConnectionError, match="ReadTimeout") as info:
+        ws.run({"slow": 0.2})
+    assert info.value.attempts == 2
+    assert sleeps.delays == [0.5]

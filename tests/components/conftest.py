@@ -48,6 +48,8 @@ class Recorder(pulumi.runtime.Mocks):
             state["status"] = (
                 {"loadBalancer": {"ingress": [self.lb_address]}} if self.lb_address else {}
             )
+        if args.typ == "kubernetes:networking.k8s.io/v1:Ingress" and self.lb_address:
+            state["status"] = {"loadBalancer": {"ingress": [self.lb_address]}}
         if args.typ == "kubernetes:apps/v1:Deployment" and self.deployment_status is not None:
             state["status"] = self.deployment_status
         return f"{args.name}-id", state

@@ -352,3 +352,19 @@ def test_gateway_and_keda_are_custom_resources(pulumi_mocks: MockFactory) -> pul
 
 def self_check_uri(uri: str) -> None:
     assert uri == "https://ml.example.com/api/v1/service/iris/score"
+
+
+@pulumi.runtime.test
+async def test_hostless_ingress_uses_the_ingress_address(pulumi_mocks: MockFactory) -> None:
+    pulumi_mocks(lb_address={"ip": "10.0.0.7"})
+    ws = AksWebservice("iris", {"exposure": "ingress", "ingress": {"tls_secret_name": "tls"}})
+    assert await ws.scoring_uri.future() == "https://10.0.0.7/api/v1/service/iris/score"
+
+
+@pulumi.runtime.test
+async def test_hostless_ingress_without_address_falls_back(pulumi_mocks: MockFactory) -> None:
+    pulumi_mocks(lb_address=None)
+    ws = AksWebservice("iris", {"exposure": "ingress"})
+    assert await ws.swagger_uri.future() == (
+        "http://iris.default.svc.cluster.local/api/v1/service/iris/swagger.json"
+    )

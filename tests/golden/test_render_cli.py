@@ -94,21 +94,12 @@ def test_program_with_bad_exposure_is_one_line_exit_2(tmp_path: Path) -> None:
     )
 
 
-def test_render_program_error_is_one_line(tmp_path: Path) -> None:
-    """A program that fails (here: stack config render cannot supply) gives one error line."""
-    program = tmp_path / "prog"
-    program.mkdir()
-    (program / "Pulumi.yaml").write_text("name: needs-config\nruntime: python\n")
-    (program / "__main__.py").write_text(
-        "import pulumi\n\npulumi.Config().require_secret('connectionString')\n"
-    )
-    result = aksml("render", str(program), "-o", str(tmp_path / "out"))
+def test_program_raising_anything_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.Config().require('missing')\n")
+    result = aksml("render", str(tmp_path), "-o", str(tmp_path / "out"))
     assert result.returncode == 2
-    assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: rendering ")
-    assert "ConfigMissingError" in lines[0] and "connectionString" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("error: rendering ") and "missing" in lines[0]
 
 
 def test_usage_errors_are_one_line() -> None:

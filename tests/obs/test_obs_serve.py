@@ -325,3 +325,40 @@ def test_collection_without_sink_fails_at_start(tmp_path: Path) -> None:
         .startswith("error: collect_model_data needs exactly one of --data-collection-dir")
     )
     assert "Traceback" not in result.stderr
+
+
+def test_process_workers_export_score_py_logs(
+    tmp_path: Path, servers: list[Server], ingestion: Any
+) -> None:
+    server = Server(
+        tmp_path,
+        "--metrics-port",
+        str(_free_port()),
+        "--worker-mode",
+        "process",
+        "--max-concurrent-requests",
+        "2",
+        "--service-name",
+        "proc-svc",
+        env={"APPLICATIONINSIGHTS_CONNECTION_STRING": ingestion.connection_string},
+    )
+    servers.append(server)
+    headers = {"Authorization": f"Bearer {KEY}", "x-request-id": "proc-1"}
+    r = httpx.post(server.url + "/score", json={"i": 7}, headers=headers, timeout=30)
+    assert r.status_code == 200
+    assert server.terminate() == 0
+    envelopes = ingestion.wait_for(
+        lambda e: any(
+            x["data"]["baseType"] == "MessageData"
+            and x["data"]["baseData"]["message"] == "scored 7"
+            for x in e
+        )
+    )
+    message = next(
+        x
+        for x in envelopes
+        if x["data"]["baseType"] == "MessageData" and x["data"]["baseData"]["message"] == "scored 7"
+    )
+    assert message["tags"]["ai.cloud.role"] == "proc-svc"
+    requests = [x for x in envelopes if x["data"]["baseType"] == "RequestData"]
+    assert [x["data"]["baseData"]["properties"]["request_id"] for x in requests] == ["proc-1"]

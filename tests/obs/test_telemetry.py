@@ -71,18 +71,9 @@ def test_requests_dependencies_exceptions_and_logs_arrive(ingestion: Any) -> Non
     assert ok["tags"]["ai.application.ver"] == "3"
     assert requests["req-fail-2"]["data"]["baseData"]["success"] is False
 
-    dependencies = _of_type(envelopes, "RemoteDependencyData")
-    assert sorted(d["data"]["baseData"]["properties"]["request_id"] for d in dependencies) == [
-        "req-fail-2",
-        "req-ok-1",
-    ]
-    for dep in dependencies:
-        assert dep["data"]["baseData"]["type"] == "InProc"
-        assert dep["data"]["baseData"]["name"] == "run()"
-        # the dependency belongs to its request's operation
-        parent = requests[dep["data"]["baseData"]["properties"]["request_id"]]
-        assert dep["tags"]["ai.operation.id"] == parent["tags"]["ai.operation.id"]
-        assert dep["tags"]["ai.operation.parentId"] == parent["data"]["baseData"]["id"]
+    # in-process scoring: no dependency; the run() time is a property of the request
+    assert _of_type(envelopes, "RemoteDependencyData") == []
+    assert ok["data"]["baseData"]["properties"]["run_ms"] == "10.0"
 
     (exception,) = _of_type(envelopes, "ExceptionData")
     detail = exception["data"]["baseData"]["exceptions"][0]
@@ -136,3 +127,53 @@ def test_nothing_secret_is_exported(ingestion: Any) -> None:
     dumped = json.dumps(ingestion.envelopes).lower()
     assert "authorization" not in dumped
     assert "bearer" not in dumped
+
+
+def test_sampling_keeps_a_fraction_and_marks_the_rate(ingestion: Any) -> None:
+    telemetry = Telemetry(
+        ingestion.connection_string,
+        service_name="s",
+        service_version="1",
+        capture_logs=False,
+        sample_rate=0.25,
+    )
+    try:
+        for i in range(400):
+            telemetry.request(
+                FinishedRequest(f"r{i}", "POST", "/score", 200, time.time(), total_ms=1, run_ms=1)
+            )
+        telemetry.flush()
+        time.sleep(0.5)
+        envelopes = list(ingestion.envelopes)
+    finally:
+        telemetry.shutdown()
+    requests = _of_type(envelopes, "RequestData")
+    assert 40 <= len(requests) <= 200  # about 100 of 400
+    assert {r["sampleRate"] for r in requests} == {25.0}
+
+
+def test_a_full_queue_drops_and_counts(ingestion: Any) -> None:
+    telemetry = Telemetry(
+        ingestion.connection_string,
+        service_name="s",
+        service_version="1",
+        capture_logs=False,
+        max_pending=3,
+    )
+    try:
+        telemetry._stop.set()  # hold the background thread so the queue cannot drain
+        telemetry._thread.join(5)
+        for i in range(5):
+            telemetry.request(
+                FinishedRequest(f"q{i}", "POST", "/score", 200, time.time(), total_ms=1, run_ms=1)
+            )
+        assert telemetry.dropped == 2
+        telemetry.flush()
+        envelopes = ingestion.wait_for(lambda e: len(_of_type(e, "RequestData")) == 3)
+    finally:
+        telemetry.shutdown()
+    ids = sorted(
+        r["data"]["baseData"]["properties"]["request_id"]
+        for r in _of_type(envelopes, "RequestData")
+    )
+    assert ids == ["q0", "q1", "q2"]

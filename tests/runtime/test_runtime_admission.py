@@ -200,3 +200,13 @@ def test_invalid_settings_exit_2_with_one_line(scripts_dir: Any) -> None:
     missing = _serve_cli([])
     assert missing.returncode == c.EXIT_USAGE
     assert "--entry-script (or AZUREML_ENTRY_SCRIPT) is required" in missing.stderr
+
+
+def test_client_gone_mid_body_never_reaches_run(serve: Callable[..., Any]) -> None:
+    import socket
+
+    server = serve("slow.py", metrics=True)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"sleep\"")
+    assert _post(server, {"tag": "after"}).json()["tag"] == "after"
+    assert _metric(server, "aksml_requests_admitted_total") == 1.0

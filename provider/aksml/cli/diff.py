@@ -94,7 +94,8 @@ def render_program(program: Path, output: Path, source_root: Path | None = None)
         check=False,
     )
     if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        text = [line.strip(" \t│╭╮╰╯─") for line in (done.stderr or done.stdout).splitlines()]
+        lines = [line for line in text if line] or ["no output"]
         reason = lines[-1].removeprefix("error: ")
         raise WebserviceException(f"aksml render {program} failed: {reason}")
     return output
@@ -120,7 +121,7 @@ def resolve_side(spec: str, program: str, workdir: Path, side: str) -> Path:
         raise WebserviceException(f"{spec} is neither a directory nor a git ref of {repo}")
     tree = extract_ref(commit, repo, workdir / f"{side}-source")
     program_dir = tree / program
-    if not program_dir.is_dir():
+    if not program_dir.is_dir() or not is_program(program_dir):
         raise WebserviceException(f"{spec} has no program directory {program}")
     return render_program(program_dir, workdir / side, source_root=tree)
 

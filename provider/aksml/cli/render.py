@@ -43,7 +43,7 @@ def render(
         written = write_render(objs, out, clean=clean)
     except WebserviceException as exc:
         raise fail(exc.message) from None
-    except Exception as exc:  # the user's program may raise anything
+    except Exception as exc:  # a user's program can raise anything: one line, exit 2
         raise fail(f"rendering {source} failed: {type(exc).__name__}: {exc}") from None
     rows = [
         (

@@ -9,8 +9,9 @@ import typer
 def schema(
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write to this file (provider/schema.json).",
-                     dir_okay=False),
+        typer.Option(
+            "--output", "-o", help="Write to this file (provider/schema.json).", dir_okay=False
+        ),
     ] = None,
 ) -> None:
     """Print the provider's Pulumi schema (JSON) as the engine infers it from the code."""

@@ -56,6 +56,7 @@ def serve(
         str | None, _opt(c.DATA_COLLECTION_BUFFER_BYTES)
     ] = None,
     data_collection_flush_ms: Annotated[str | None, _opt(c.DATA_COLLECTION_FLUSH_MS)] = None,
+    app_insights_sample_rate: Annotated[str | None, _opt(c.APP_INSIGHTS_SAMPLE_RATE)] = None,
     access_log: Annotated[bool | None, _flag(c.ACCESS_LOG)] = None,
     service_version: Annotated[str | None, _opt(c.SERVICE_VERSION)] = None,
     worker_mode: Annotated[str | None, _opt(c.WORKER_MODE)] = None,

@@ -260,7 +260,10 @@ class ScoringApp:
         if content_length > limit:
             await self._too_large(send, id_headers)
             return
-        body = await _read_body(receive, limit)
+        try:
+            body = await _read_body(receive, limit)
+        except _Disconnected:
+            return
         if body is None:
             await self._too_large(send, id_headers)
             return
@@ -396,8 +399,15 @@ class ScoringApp:
         self.metrics.response(413)
 
 
+class _Disconnected(Exception):
+    """The client went away before its body was complete: nothing to answer."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes ``limit`` (_Disconnected if cut off)."""
     message = await receive()
+    if message["type"] != "http.request":
+        raise _Disconnected
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
         return body if len(body) <= limit else None
@@ -406,7 +416,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks)
+            raise _Disconnected
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from aksml.errors import WebserviceException
 
@@ -185,22 +185,40 @@ class CollectorStats:
     """Successful sink appends."""
 
 
-def _payload(raw: bytes, size: int, key: str, record: dict[str, Any]) -> None:
-    """Put ``raw`` into ``record[key]``: JSON value, else UTF-8 text, else base64."""
+def _fragment(raw: bytes, size: int, key: str) -> tuple[bytes, bool]:
+    """``"<key>":<value>`` (plus markers) for one payload, and whether it was truncated.
+
+    Valid JSON is embedded as sent (only its CR/LF whitespace turned into spaces, so the line
+    stays one line) -- no parse-and-re-encode of large payloads; other UTF-8 text becomes a JSON
+    string; anything else base64 with ``"<key>Encoding": "base64"``. A truncated payload keeps
+    its first bytes as a string plus ``"<key>Truncated": {"originalBytes", "keptBytes"}``.
+    """
+    name = b'"' + key.encode() + b'":'
     if len(raw) < size:
-        record[key] = raw.decode("utf-8", errors="replace")
-        record[f"{key}Truncated"] = {"originalBytes": size, "keptBytes": len(raw)}
-        return
+        text = raw.decode("utf-8", errors="replace")
+        marker = b',"%sTruncated":{"originalBytes":%d,"keptBytes":%d}' % (
+            key.encode(),
+            size,
+            len(raw),
+        )
+        return name + _string(text) + marker, True
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        record[key] = base64.b64encode(raw).decode("ascii")
-        record[f"{key}Encoding"] = "base64"
-        return
-    try:
-        record[key] = json.loads(text) if text.strip() else text
-    except ValueError:
-        record[key] = text
+        encoded = base64.b64encode(raw)
+        return name + b'"' + encoded + b'","' + key.encode() + b'Encoding":"base64"', False
+    if text.strip():
+        try:
+            json.loads(text)
+        except ValueError:
+            pass
+        else:
+            return name + raw.replace(b"\r", b" ").replace(b"\n", b" "), False
+    return name + _string(text), False
+
+
+def _string(text: str) -> bytes:
+    return json.dumps(text, ensure_ascii=False).encode()
 
 
 class DataCollector:
@@ -244,7 +262,14 @@ class DataCollector:
         """Counters (updated under the buffer lock or by the writer thread)."""
         self._clock = clock
         self._prefix = "/".join(_segment(s) for s in (service, *model_partition(self.models)))
-        self._models_json = [{"name": m.name, "version": m.version} for m in self.models]
+        models_json = [{"name": m.name, "version": m.version} for m in self.models]
+        self._common = (
+            b',"service":'
+            + _string(service)
+            + b',"models":'
+            + json.dumps(models_json, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+        self._paths: dict[tuple[str, int], str] = {}
         self._threshold = round(sample_rate * _SAMPLE_SCALE)
         self._pending: deque[_Pending] = deque()
         self._pending_bytes = 0
@@ -360,10 +385,10 @@ class DataCollector:
             return
         files: dict[tuple[str, str], list[bytes]] = {}
         for item in batch:
-            for designation, record in self._records(item):
-                files.setdefault((designation, self._path(designation, item.time)), []).append(
-                    json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-                )
+            hour = int(item.time // 3600)
+            inputs, predictions = self._lines(item)
+            files.setdefault((INPUTS, self._path(INPUTS, hour)), []).append(inputs)
+            files.setdefault((PREDICTIONS, self._path(PREDICTIONS, hour)), []).append(predictions)
         for (designation, path), lines in files.items():
             try:
                 self.sink.append(path, b"".join(lines))
@@ -376,35 +401,44 @@ class DataCollector:
                 self.stats.written += len(lines)
                 self.stats.batches += 1
 
-    def _path(self, designation: str, at: float) -> str:
-        moment = datetime.fromtimestamp(at, UTC)
-        return (
-            f"{self._prefix}/{designation}/{moment:%Y/%m/%d}/"
-            f"data-{moment:%H}-{self.writer_id}.jsonl"
-        )
-
-    def _records(self, item: _Pending) -> list[tuple[str, dict[str, Any]]]:
-        stamp = datetime.fromtimestamp(item.time, UTC).isoformat(timespec="microseconds")
-        base: dict[str, Any] = {
-            "time": stamp.replace("+00:00", "Z"),
-            "requestId": item.request_id,
-            "service": self.service,
-            "models": self._models_json,
-        }
-        inputs = dict(base)
-        _payload(item.input, item.input_size, "input", inputs)
-        predictions = dict(base)
-        predictions["status"] = item.status
-        key = "prediction" if 200 <= item.status < 300 else "error"
-        if item.output is not None:
-            _payload(item.output, item.output_size, key, predictions)
-        else:
-            predictions[key] = None
-        if "inputTruncated" in inputs or f"{key}Truncated" in predictions:
-            self.stats.truncated += ("inputTruncated" in inputs) + (
-                f"{key}Truncated" in predictions
+    def _path(self, designation: str, hour: int) -> str:
+        """Partition file of one designation and UTC hour (hours since the epoch); cached."""
+        key = (designation, hour)
+        path = self._paths.get(key)
+        if path is None:
+            moment = datetime.fromtimestamp(hour * 3600, UTC)
+            path = (
+                f"{self._prefix}/{designation}/{moment:%Y/%m/%d}/"
+                f"data-{moment:%H}-{self.writer_id}.jsonl"
             )
-        return [(INPUTS, inputs), (PREDICTIONS, predictions)]
+            if len(self._paths) > 64:
+                self._paths.clear()
+            self._paths[key] = path
+        return path
+
+    def _lines(self, item: _Pending) -> tuple[bytes, bytes]:
+        """The input line and the prediction line of one request."""
+        stamp = datetime.fromtimestamp(item.time, UTC).isoformat(timespec="microseconds")
+        head = (
+            b'{"time":"'
+            + stamp.replace("+00:00", "Z").encode()
+            + b'","requestId":'
+            + _string(item.request_id)
+            + self._common
+        )
+        body, cut = _fragment(item.input, item.input_size, "input")
+        truncated = int(cut)
+        inputs = head + b"," + body + b"}\n"
+        key = "prediction" if 200 <= item.status < 300 else "error"
+        if item.output is None:
+            body = b'"' + key.encode() + b'":null'
+        else:
+            body, cut = _fragment(item.output, item.output_size, key)
+            truncated += cut
+        predictions = head + b',"status":%d,' % item.status + body + b"}\n"
+        if truncated:
+            self.stats.truncated += truncated
+        return inputs, predictions
 
 
 class DataCollectionMetrics:

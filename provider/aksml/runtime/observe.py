@@ -117,8 +117,20 @@ class ObservabilityConfig:
     """Writer interval."""
     access_log: bool = False
     """One JSON line per request on stdout."""
+    app_insights_sample_rate: float = 1.0
+    """Fraction of requests exported to Application Insights."""
     upstream: str | None = None
     """Proxy-mode upstream (its calls are HTTP dependencies in telemetry)."""
+
+
+def service_identity(
+    service_name: str | None, service_version: str | None, model_dir: str | None
+) -> tuple[str, str]:
+    """``(name, version)`` reported to telemetry: the configured values, else ``aksml`` and the
+    model versions (``1.0`` without a model directory)."""
+    models = models_from_dir(model_dir)
+    version = service_version or (model_partition(models)[1] if models else "1.0")
+    return service_name or DEFAULT_SERVICE_NAME, version
 
 
 def _was_rejected(record: FinishedRecord) -> bool:
@@ -147,7 +159,9 @@ class Observability:
     @classmethod
     def from_config(cls, config: ObservabilityConfig, environ: Mapping[str, str]) -> Observability:
         """Build what the settings switch on; raises WebserviceException on bad settings."""
-        service = config.service_name or DEFAULT_SERVICE_NAME
+        service, version = service_identity(
+            config.service_name, config.service_version, config.model_dir
+        )
         collector = None
         if config.collect_model_data:
             collector = build_collector(
@@ -162,10 +176,12 @@ class Observability:
             )
         from aksml.runtime.telemetry import telemetry_from_env
 
-        models = models_from_dir(config.model_dir)
-        version = config.service_version or (model_partition(models)[1] if models else "1.0")
         telemetry = telemetry_from_env(
-            environ, service_name=service, service_version=version, upstream=config.upstream
+            environ,
+            service_name=service,
+            service_version=version,
+            upstream=config.upstream,
+            sample_rate=config.app_insights_sample_rate,
         )
         access_log = AccessLog() if config.access_log else None
         return cls(collector=collector, telemetry=telemetry, access_log=access_log)

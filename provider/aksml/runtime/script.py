@@ -111,7 +111,7 @@ def parse_query(query: bytes) -> dict[str, Any]:
     for key, raw in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         try:
             value: Any = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # too deeply nested: not JSON to us
             value = raw
         collected.setdefault(key, []).append(value)
     return {key: values[0] if len(values) == 1 else values for key, values in collected.items()}
@@ -233,7 +233,7 @@ class LoadedScript:
         start = time.perf_counter()
         try:
             value = self.run(*args, **kwargs)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: it would end the run() thread for good
             exec_ms = (time.perf_counter() - start) * 1000.0
             log.exception("run() raised")
             return ScoreResult(502, error_body(MSG_RUN_FAILED), True, exec_ms, repr(exc))
@@ -260,7 +260,7 @@ class LoadedScript:
                 return _client_error(400, "POST body is empty. Expecting a JSON dictionary.")
             try:
                 payload = json.loads(req.body)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
                 return _client_error(400, f"POST body could not be decoded as JSON: {exc}")
             if not isinstance(payload, dict):
                 return _client_error(400, "POST body should be a JSON dictionary.")

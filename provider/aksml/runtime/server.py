@@ -175,6 +175,7 @@ def make_observability(settings: RuntimeSettings) -> Observability:
             settings.data_collection_flush_ms, int(DEFAULT_FLUSH_INTERVAL_S * 1000)
         ),
         access_log=settings.access_log,
+        app_insights_sample_rate=_or(settings.app_insights_sample_rate, 1.0),
         upstream=(settings.upstream + settings.upstream_score_path) if settings.upstream else None,
     )
     return Observability.from_config(config, os.environ)

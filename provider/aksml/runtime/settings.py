@@ -83,6 +83,8 @@ class RuntimeSettings:
     """Data-collection buffer bound (None: the collector's default)."""
     data_collection_flush_ms: int | None = None
     """Data-collection writer interval in ms (None: the collector's default, 1000)."""
+    app_insights_sample_rate: float | None = None
+    """Fraction of requests exported to Application Insights (None: all)."""
     access_log: bool = False
     """One JSON line per scoring request on stdout."""
     service_version: str | None = None
@@ -208,6 +210,7 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "data_collection_max_record_bytes": (c.DATA_COLLECTION_MAX_RECORD_BYTES, _int(1)),
     "data_collection_buffer_bytes": (c.DATA_COLLECTION_BUFFER_BYTES, _int(1)),
     "data_collection_flush_ms": (c.DATA_COLLECTION_FLUSH_MS, _int(1)),
+    "app_insights_sample_rate": (c.APP_INSIGHTS_SAMPLE_RATE, _fraction),
     "access_log": (c.ACCESS_LOG, _bool),
     "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),

@@ -5,12 +5,14 @@ Active only when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set. ``opentelemet
 ``azure-monitor-opentelemetry-exporter`` come with the ``azure`` extra and are imported only
 then; without them the runtime refuses to start with one clear line.
 
-Per finished scoring request (:meth:`Telemetry.request`, called after the response was sent):
+Per finished scoring request (:meth:`Telemetry.request`, called after the response was sent,
+only appends to a bounded queue; a background thread builds the spans), sampled at
+``sample_rate`` with Application Insights' own sampler (so the portal's counts stay right):
 
 * one SERVER span -> Application Insights *request* (name ``<METHOD> <route>``, result code,
-  duration, success = status < 500) with the request id as property ``request_id``;
-* one child span for the scoring call -> *dependency*: ``InProc`` ``run()`` for score.py, or
-  an HTTP dependency on the upstream model server in proxy mode;
+  duration, success = status < 500) with properties ``request_id`` and ``run_ms``;
+* in proxy mode a CLIENT child span for the upstream call -> HTTP *dependency* (score.py's own
+  OpenTelemetry spans, if it makes any, use the same exporter);
 * for a failed ``run()`` an ``exception`` event on the request -> *exception* telemetry.
 
 Records of Python ``logging`` at ``INFO`` and above (score.py's loggers, and ``print()`` when the
@@ -29,7 +31,9 @@ import builtins
 import logging
 import socket
 import sys
+import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -139,10 +143,13 @@ class Telemetry:
         instance_id: str | None = None,
         upstream: str | None = None,
         capture_logs: bool = True,
+        sample_rate: float = 1.0,
+        max_pending: int = 20_000,
     ) -> None:
         """Set up exporters and batch processors; raises WebserviceException without the extra."""
         try:
             from azure.monitor.opentelemetry.exporter import (
+                ApplicationInsightsSampler,
                 AzureMonitorLogExporter,
                 AzureMonitorTraceExporter,
             )
@@ -169,9 +176,23 @@ class Telemetry:
         }
         """Resource attributes on every exported item."""
         resource = Resource.create(self.resource_attributes)
-        self.tracer_provider: TracerProvider = TracerProvider(resource=resource)
+        sampler = ApplicationInsightsSampler(sample_rate) if sample_rate < 1.0 else None
+        self.tracer_provider: TracerProvider = TracerProvider(resource=resource, sampler=sampler)
         """Provider of the runtime's spans (also installed as the global provider)."""
-        self.tracer_provider.add_span_processor(BatchSpanProcessor(trace_exporter))
+        self.tracer_provider.add_span_processor(
+            BatchSpanProcessor(
+                trace_exporter,
+                max_queue_size=max(max_pending, 2048),
+                schedule_delay_millis=1000,
+                max_export_batch_size=512,
+            )
+        )
+        self.dropped = 0
+        """Finished requests not exported because the pending queue was full."""
+        self._max_pending = max_pending
+        self._pending: deque[FinishedRequest] = deque()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="aksml-telemetry", daemon=True)
         self.logger_provider: LoggerProvider = LoggerProvider(resource=resource)
         """Provider of exported log records."""
         self.logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
@@ -192,6 +213,7 @@ class Telemetry:
             self._print_logger.addHandler(handler)
             self._original_print = _capture_print(self._print_logger)
         self._install_global()
+        self._thread.start()
 
     def _install_global(self) -> None:
         """Make score.py's own OpenTelemetry spans use this provider (first install wins)."""
@@ -201,7 +223,33 @@ class Telemetry:
             trace.set_tracer_provider(self.tracer_provider)
 
     def request(self, done: FinishedRequest) -> None:
-        """Record one finished scoring request (a request span and its scoring dependency)."""
+        """Queue one finished scoring request; spans are built and exported by a background
+        thread, so the request path pays one append (dropped and counted when the queue is
+        full)."""
+        if len(self._pending) >= self._max_pending:
+            self.dropped += 1
+            return
+        self._pending.append(done)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._drain()
+
+    def _drain(self) -> None:
+        pending = self._pending
+        while True:
+            try:
+                done = pending.popleft()
+            except IndexError:
+                return
+            try:
+                self._emit(done)
+            except Exception:
+                log.exception("telemetry: could not record request %s", done.request_id)
+
+    def _emit(self, done: FinishedRequest) -> None:
+        """One SERVER span (-> request), a CLIENT child in proxy mode (-> dependency), an
+        exception event for a failed run() (-> exception)."""
         from opentelemetry import trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -214,6 +262,7 @@ class Telemetry:
             "http.route": done.path,
             "http.response.status_code": done.status,
             REQUEST_ID_ATTRIBUTE: done.request_id,
+            "run_ms": round(done.run_ms, 3),
         }
         span = self._tracer.start_span(
             f"{done.method} {done.path}",
@@ -221,7 +270,9 @@ class Telemetry:
             attributes=attributes,
             start_time=start_ns,
         )
-        if done.run_ms > 0:
+        if not span.is_recording():  # sampled out
+            return
+        if done.run_ms > 0 and self._upstream:
             self._dependency(trace.set_span_in_context(span), done, end_ns)
         if done.status >= 500:
             span.set_status(Status(StatusCode.ERROR, done.error or f"HTTP {done.status}"))
@@ -242,22 +293,21 @@ class Telemetry:
 
         run_end = end_ns
         run_start = run_end - int(done.run_ms * 1e6)
-        if self._upstream:
-            url = urlsplit(self._upstream)
-            attributes: dict[str, Any] = {
-                "http.request.method": "POST",
-                "url.full": urlunsplit(url._replace(query="", fragment="")),
-                "server.address": url.hostname or "",
-                "server.port": url.port or (443 if url.scheme == "https" else 80),
-                "http.response.status_code": done.status,
-                REQUEST_ID_ATTRIBUTE: done.request_id,
-            }
-            kind, name = SpanKind.CLIENT, f"POST {url.path or '/'}"
-        else:
-            attributes = {REQUEST_ID_ATTRIBUTE: done.request_id}
-            kind, name = SpanKind.INTERNAL, "run()"
+        url = urlsplit(self._upstream or "")
+        attributes: dict[str, Any] = {
+            "http.request.method": "POST",
+            "url.full": urlunsplit(url._replace(query="", fragment="")),
+            "server.address": url.hostname or "",
+            "server.port": url.port or (443 if url.scheme == "https" else 80),
+            "http.response.status_code": done.status,
+            REQUEST_ID_ATTRIBUTE: done.request_id,
+        }
         child = self._tracer.start_span(
-            name, context=parent, kind=kind, attributes=attributes, start_time=run_start
+            f"POST {url.path or '/'}",
+            context=parent,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            start_time=run_start,
         )
         if done.status >= 500:
             child.set_status(Status(StatusCode.ERROR, done.error or f"HTTP {done.status}"))
@@ -265,11 +315,15 @@ class Telemetry:
 
     def flush(self, timeout_ms: int = 30_000) -> None:
         """Export everything queued so far."""
+        self._drain()
         self.tracer_provider.force_flush(timeout_ms)
         self.logger_provider.force_flush(timeout_ms)
 
     def shutdown(self) -> None:
         """Flush and stop the exporters; detach the logging handler."""
+        self._stop.set()
+        self._thread.join(30)
+        self._drain()
         if self._handler is not None:
             if builtins.print is not self._original_print:
                 builtins.print = self._original_print
@@ -286,6 +340,7 @@ def telemetry_from_env(
     service_name: str,
     service_version: str,
     upstream: str | None = None,
+    sample_rate: float = 1.0,
 ) -> Telemetry | None:
     """A :class:`Telemetry` when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, else None."""
     connection_string = environ.get(APP_INSIGHTS_CONNECTION_STRING_ENV, "").strip()
@@ -297,4 +352,5 @@ def telemetry_from_env(
         service_version=service_version,
         instance_id=environ.get("HOSTNAME") or None,
         upstream=upstream,
+        sample_rate=sample_rate,
     )

@@ -89,9 +89,7 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         keep_alive = self._parser.should_keep_alive()
         if waiter is not None and not waiter.done():
-            waiter.set_result(
-                UpstreamResponse(self._status, self._headers, b"".join(self._body))
-            )
+            waiter.set_result(UpstreamResponse(self._status, self._headers, b"".join(self._body)))
         if not keep_alive:
             self.close()
 

@@ -10,6 +10,8 @@ then closes the socket (or kills a worker whose run() overran the scoring timeou
 from __future__ import annotations
 
 import json
+import logging
+import os
 import pickle
 import signal
 import socket
@@ -46,6 +48,21 @@ def worker_main(fd: int, spec: dict[str, Any]) -> int:
     """Serve scoring calls on socket ``fd``; returns the exit code."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    telemetry: Any = None
+    if os.environ.get(c.APP_INSIGHTS_CONNECTION_STRING_ENV, "").strip():
+        from aksml.runtime.telemetry import telemetry_from_env
+
+        name, version = spec.get("service") or ("aksml", "1.0")
+        telemetry = telemetry_from_env(os.environ, service_name=name, service_version=version)
+        logging.getLogger().setLevel(logging.INFO)  # score.py's INFO records, as in the server
+    try:
+        return _serve(fd, spec)
+    finally:
+        if telemetry is not None:
+            telemetry.shutdown()  # export score.py's last log records before exiting
+
+
+def _serve(fd: int, spec: dict[str, Any]) -> int:
     sock = socket.socket(fileno=fd)
     stream = sock.makefile("rb")
     location = ScriptLocation(

@@ -23,6 +23,7 @@ from aksml import contract as c
 from aksml.runtime.backends import Backend, script_location, timeout_result
 from aksml.runtime.gate import Gate
 from aksml.runtime.messages import ScoreRequest, ScoreResult, error_body
+from aksml.runtime.observe import service_identity
 from aksml.runtime.script import ScriptInfo, ScriptLoadError
 from aksml.runtime.settings import RuntimeSettings
 from aksml.runtime.worker import FRAME, encode_frame
@@ -97,6 +98,10 @@ class ProcessBackend(Backend):
                 "source_dir": str(settings.source_dir) if settings.source_dir else None,
                 "model_dir": settings.model_dir,
                 "hide_authorization": settings.auth_mode != "none",
+                # App Insights in the worker: score.py's logs and print() become traces
+                "service": service_identity(
+                    settings.service_name, settings.service_version, settings.model_dir
+                ),
             }
         )
         self._workers: set[WorkerProcess] = set()
