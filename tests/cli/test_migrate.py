@@ -213,3 +213,28 @@ def load_config_from_text(tmp_path: Path, text: str) -> Any:
     path = tmp_path / "reloaded.yaml"
     path.write_text(text)
     return load_config(path)
+
+
+def test_bad_files_read_like_config_show(tmp_path: Path) -> None:
+    """migrate reads files with the spec's reader: same one-line messages as config show."""
+    from aksml.errors import WebserviceException
+    from aksml.spec import load_config
+
+    broken_json = tmp_path / "x.json"
+    broken_json.write_text('{"computeType": "aks",\n')
+    broken_yaml = tmp_path / "x.yaml"
+    broken_yaml.write_text("computeType: [aks\n")
+    for path in (broken_json, broken_yaml, tmp_path / "missing.json"):
+        with pytest.raises(WebserviceException) as caught:
+            load_config(path)
+        expected = caught.value.message.strip()
+        result = invoke("migrate", str(path))
+        assert result.exit_code == 2
+        assert result.stderr == f"error: {expected}\n"
+    assert "line 2, column 1" in invoke("migrate", str(broken_json)).stderr
+    # any suffix: JSON when it is JSON, else YAML
+    other = tmp_path / "service.txt"
+    other.write_text("computeType: AKS\nnumReplicas: 2\n")
+    result = invoke("migrate", str(other))
+    assert result.exit_code == 0, result.stderr
+    assert "num_replicas: 2" in result.stdout
