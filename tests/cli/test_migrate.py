@@ -99,7 +99,7 @@ def test_program_is_generated(tmp_path: Path) -> None:
     assert 'deployment_config=load_config(HERE / "deploy.yaml"),' in source
     assert 'source_directory="src",' in source
     assert "AksWebserviceArgs(" in source
-    assert "next steps:\n  - copy your scoring code into" in result.stderr
+    assert f"next steps:\n  - copy your scoring code into {program}/src " in result.stderr
     assert 'entry_script="score.py",' in source
     assert 'models=[{"name": "sklearn-diabetes-model", "version": "4"}],' in source
     assert (
@@ -148,6 +148,8 @@ def test_deploymentconfig_needs_a_name_for_a_program(tmp_path: Path) -> None:
     result = invoke("migrate", str(QUICKSTART), "--program", str(tmp_path / "p"), "--name", "quick")
     assert result.exit_code == 0, result.stderr
     assert 'entry_script="score.py",' in (tmp_path / "p" / "__main__.py").read_text()
+    # no source directory: only score.py is shipped, and the next step says so
+    assert f"  - copy score.py into {tmp_path / 'p'} (only the entry script" in result.stderr
 
 
 def test_v1_validation_messages(tmp_path: Path) -> None:
