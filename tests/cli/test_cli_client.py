@@ -187,6 +187,33 @@ def test_token_prints_v1_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     }
 
 
+def test_token_failure_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """azure-identity logs each failed credential of its chain as a warning; the command keeps
+    those off stderr and reports one error line."""
+    import logging
+
+    from aksml.client import tokens
+
+    class Credential:
+        def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+            logging.getLogger("azure.identity._credentials.chained").warning(
+                "DefaultAzureCredential failed.\nAttempted credentials:\n\tAzureCliCredential: no"
+            )
+            raise RuntimeError("DefaultAzureCredential failed to retrieve a token.")
+
+    monkeypatch.setattr(
+        tokens.AzureIdentityTokenProvider, "_get_credential", lambda self: Credential()
+    )
+    logger = logging.getLogger("azure.identity")
+    monkeypatch.setattr(logger, "level", logger.level)
+    result = invoke("token", "--audience", "api://svc")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: Error, could not get a token for scope api://svc/.default: "
+        "DefaultAzureCredential failed to retrieve a token.\n"
+    )
+
+
 def test_console_script_is_plain_when_piped(server: Any) -> None:
     server.script(server.reply(200, {"a": [1]}))
     done = subprocess.run(

@@ -47,6 +47,14 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+def quiet_azure_identity() -> None:
+    """Keep azure-identity's multi-line credential-chain warnings off stderr: a failed token
+    fetch is reported as one ``error:`` line by the command."""
+    import logging
+
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
+
+
 def main() -> None:
     """Console-script entry point.
 
