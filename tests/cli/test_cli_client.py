@@ -187,28 +187,32 @@ def test_token_prints_v1_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     }
 
 
-def test_token_failure_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    """azure-identity logs each failed credential of its chain as a warning; the command keeps
-    those off stderr and reports one error line."""
-    import logging
+_FAILING_CREDENTIAL = """
+import logging, sys
+from aksml.client import tokens
 
-    from aksml.client import tokens
+class Credential:
+    def get_token_info(self, *scopes, options=None):
+        logging.getLogger("azure.identity._credentials.chained").warning(
+            "DefaultAzureCredential failed.\\nAttempted credentials:\\n\\tAzureCliCredential: no"
+        )
+        raise RuntimeError("DefaultAzureCredential failed to retrieve a token.")
 
-    class Credential:
-        def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-            logging.getLogger("azure.identity._credentials.chained").warning(
-                "DefaultAzureCredential failed.\nAttempted credentials:\n\tAzureCliCredential: no"
-            )
-            raise RuntimeError("DefaultAzureCredential failed to retrieve a token.")
+tokens.AzureIdentityTokenProvider._get_credential = lambda self: Credential()
+from aksml.cli import main
+sys.argv = ["aksml", "token", "--audience", "api://svc"]
+main()
+"""
 
-    monkeypatch.setattr(
-        tokens.AzureIdentityTokenProvider, "_get_credential", lambda self: Credential()
+
+def test_token_failure_is_one_line() -> None:
+    """azure-identity logs each failed credential of its chain as a warning (on stderr when
+    logging is not configured); the command keeps those off and reports one error line."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILING_CREDENTIAL], capture_output=True, text=True, timeout=60
     )
-    logger = logging.getLogger("azure.identity")
-    monkeypatch.setattr(logger, "level", logger.level)
-    result = invoke("token", "--audience", "api://svc")
-    assert result.exit_code == 2
-    assert result.stderr == (
+    assert done.returncode == 2
+    assert done.stderr == (
         "error: Error, could not get a token for scope api://svc/.default: "
         "DefaultAzureCredential failed to retrieve a token.\n"
     )
