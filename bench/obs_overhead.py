@@ -156,6 +156,12 @@ class Server:
         self.log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(url: str, seconds: int, connections: int, script: Path) -> dict[str, float]:
     """One wrk run; requests/s and latency percentiles (ms)."""
     out = subprocess.run(
@@ -175,7 +181,8 @@ def run_wrk(url: str, seconds: int, connections: int, script: Path) -> dict[str,
         timeout=seconds + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    result = {"rps": rps}
+    done = re.search(r"(\d+) requests in", out)
+    result = {"rps": rps, "requests": float(done.group(1)) if done else 0.0}
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\b", out, re.MULTILINE)
         if m:
@@ -230,7 +237,13 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
         for _ in range(args.rounds):
             for name in CONFIGS:
-                runs[name].append(run_wrk(servers[name].url, args.seconds, args.connections, lua))
+                pid = servers[name].process.pid
+                before = cpu_seconds(pid)
+                run = run_wrk(servers[name].url, args.seconds, args.connections, lua)
+                run["cpu_us_per_request"] = (
+                    1e6 * (cpu_seconds(pid) - before) / max(run["requests"], 1.0)
+                )
+                runs[name].append(run)
         written = servers["on"].metric("aksml_data_collection_records_written_total")
         dropped = servers["on"].metric('aksml_data_collection_dropped_total{reason="buffer_full"}')
     finally:
@@ -245,14 +258,24 @@ def main(argv: list[str] | None = None) -> int:
             "p50_ms_median": statistics.median(r.get("p50_ms", 0.0) for r in rs),
             "p99_ms_median": statistics.median(r.get("p99_ms", 0.0) for r in rs),
             "non2xx": sum(r["non2xx"] for r in rs),
+            "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in rs),
         }
         for name, rs in runs.items()
     }
     base = summary["off"]["rps_median"]
     costs = {name: 1.0 - summary[name]["rps_median"] / base for name in CONFIGS if name != "off"}
+    # server CPU per request: robust to other load on the machine; when the server is the
+    # bottleneck, throughput scales with its inverse
+    cpu_base = summary["off"]["cpu_us_per_request"]
+    cpu_costs = {
+        name: 1.0 - cpu_base / summary[name]["cpu_us_per_request"]
+        for name in CONFIGS
+        if name != "off"
+    }
     result = {
         "summary": summary,
         "throughput_cost": costs,
+        "cpu_bound_throughput_cost": cpu_costs,
         "budget": 0.15,
         "collected_lines_on_disk": lines,
         "records_written_metric_before_stop": written,
@@ -268,16 +291,21 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"run() {args.run_ms} ms, {args.connections} connections, {args.rounds} x {args.seconds} s"
     )
-    print("| observability | req/s (median) | runs | cost | p50 ms | p99 ms | non-2xx |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| observability | req/s (median) | runs | cost (req/s) | server CPU µs/request | "
+        "cost (CPU) | p50 ms | p99 ms | non-2xx |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, label in CONFIGS.items():
         s = summary[name]
         runs_text = ", ".join(f"{x:.0f}" for x in s["rps_runs"])
         if name == "sampled":
             label += f" {args.sample_rate:g}"
         cost_text = "–" if name == "off" else f"{costs[name]:.0%}"
+        cpu_text = "–" if name == "off" else f"{cpu_costs[name]:.0%}"
         print(
             f"| {label} | {s['rps_median']:.0f} | {runs_text} | {cost_text} | "
+            f"{s['cpu_us_per_request']:.0f} | {cpu_text} | "
             f"{s['p50_ms_median']:.2f} | {s['p99_ms_median']:.2f} | {s['non2xx']:.0f} |"
         )
     print(

@@ -13,12 +13,13 @@ from pathlib import Path
 import pulumi
 from pulumi.provider.experimental.component import ComponentProvider
 
+from aksml.endpoint import AksEndpoint
 from aksml.webservice import AksWebservice
 
 PACKAGE_NAME = "aksml"
 """Pulumi package name: type tokens are ``aksml:index:<Component>``."""
 
-COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (AksWebservice,)
+COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (AksWebservice, AksEndpoint)
 """Every component the provider hosts."""
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.json"

@@ -106,9 +106,17 @@ def _capture_mocks() -> tuple[Any, list[_Registration]]:
             state = dict(args.inputs)
             if args.typ.startswith("random:"):
                 state["result"] = GENERATED
+            if args.typ.startswith("azure-native:"):  # the azure extra: shaped stand-in ids
+                from aksml.azure.offline import resource_state
+
+                return resource_state(args.typ, args.name, state)
             return f"{args.name}-id", state
 
-        def call(self, args: Any) -> tuple[dict[str, Any], None]:
+        def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+            if args.token.startswith("azure-native:"):
+                from aksml.azure.offline import invoke_result
+
+                return invoke_result(args.token, dict(args.args)) or {}, []
             return {}, None
 
     return Capture(), captured

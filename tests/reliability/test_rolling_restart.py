@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from relkit import LoadBalancer, Runtime, RuntimeFactory, SteadyLoad, report, scaled
 
 INIT_SLEEP_S = 1.0
@@ -49,6 +50,18 @@ def _call_in_background(victim: Runtime) -> tuple[threading.Thread, dict[str, in
     return thread, result
 
 
+def _wait_in_flight(rt: Runtime, timeout: float = 10.0) -> None:
+    """Until the runtime reports a run() call in flight (its /metrics gauge)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for family in text_string_to_metric_families(httpx.get(rt.metrics_url, timeout=5).text):
+            for sample in family.samples:
+                if sample.name == "aksml_requests_in_flight" and sample.value >= 1:
+                    return
+        time.sleep(0.02)
+    raise AssertionError("the drain probe call never started")
+
+
 def test_rolling_restart_under_load_loses_no_request(
     runtimes: RuntimeFactory, tmp_path: Path
 ) -> None:
@@ -68,7 +81,7 @@ def test_rolling_restart_under_load_loses_no_request(
                 time.sleep(PRESTOP_S)
                 # a call still in flight on the victim when SIGTERM arrives
                 caller, in_flight = _call_in_background(victim)
-                time.sleep(0.3)
+                _wait_in_flight(victim)
                 # 3. SIGTERM: readiness fails at once, the in-flight call completes, exit 0
                 victim.proc.send_signal(signal.SIGTERM)
                 ready_status = httpx.get(victim.ready_url, timeout=5).status_code

@@ -1,0 +1,242 @@
+"""``AksEndpoint``: Azure ML v1's controlled-rollout endpoint (versions, control/treatment,
+weighted traffic) as a Pulumi ComponentResource, on Gateway API or ingress-nginx routing.
+
+Thin: arguments -> ``aksml.plan.endpoint`` (v1 validation per version, traffic resolution,
+routing objects) -> one pulumi_kubernetes resource per object, children of this component.
+One key pair (``pulumi_random`` unless given) is shared by every version.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from aksml import spec
+from aksml.endpoint_args import AksEndpointArgs
+from aksml.errors import WebserviceException
+from aksml.plan import ROLE_LABEL, placeholder
+from aksml.plan.endpoint import (
+    ENDPOINT_LABEL,
+    VERSION_LABEL,
+    EndpointPlanInput,
+    address_kind,
+    endpoint_input_from_args,
+    endpoint_serialized,
+    endpoint_traffic,
+    endpoint_uris,
+    plan_endpoint,
+)
+from aksml.plan.webservice import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD
+from aksml.webservice import (
+    _RESOURCE_TYPES,
+    _SKIP_AWAIT_KINDS,
+    _TOP_FIELDS,
+    KEY_LENGTH,
+    SKIP_AWAIT_ANNOTATION,
+    _first_address,
+    _substitute,
+)
+
+TYPE_TOKEN = "aksml:index:AksEndpoint"
+"""The component's Pulumi type token."""
+
+ENDPOINT_DEFERRABLE_ARGS: tuple[str, ...] = (
+    "primary_key",
+    "secondary_key",
+    "token_issuer",
+    "token_audience",
+    "app_insights_connection_string",
+)
+"""Endpoint-level string arguments that may be Outputs."""
+
+VERSION_DEFERRABLE_ARGS: tuple[str, ...] = (
+    "image",
+    "workload_identity_client_id",
+    "data_collection_blob_url",
+)
+"""Per-version string arguments that may be Outputs."""
+
+
+def _defer(
+    where: str,
+    args: Mapping[str, Any],
+    allowed: Sequence[str],
+    prefix: str,
+    deferred: dict[str, pulumi.Output[Any]],
+) -> dict[str, Any]:
+    plain: dict[str, Any] = {}
+    for key, value in args.items():
+        if isinstance(value, pulumi.Output):
+            if key not in allowed:
+                raise WebserviceException(
+                    f"Error, AksEndpoint {where}argument {key!r} must be a plain value, not an "
+                    "Output: it decides which Kubernetes objects are created. Outputs are "
+                    f"accepted for: {', '.join(allowed)}."
+                )
+            token = placeholder(f"{prefix}{key}")
+            plain[key] = token
+            deferred[token] = value
+        else:
+            plain[key] = value
+    return plain
+
+
+def plain_endpoint_args(
+    args: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, pulumi.Output[Any]]]:
+    """(args with deferrable Outputs replaced by placeholders, placeholder -> Output)."""
+    deferred: dict[str, pulumi.Output[Any]] = {}
+    plain = _defer("", args, ENDPOINT_DEFERRABLE_ARGS, "", deferred)
+    versions = plain.get("versions")
+    if isinstance(versions, pulumi.Output):
+        raise WebserviceException(
+            "Error, AksEndpoint versions must be a plain list, not an Output: they decide "
+            "which Kubernetes objects are created."
+        )
+    if isinstance(versions, Sequence) and not isinstance(versions, str | bytes):
+        plain["versions"] = [
+            _defer(f"version {index} ", v, VERSION_DEFERRABLE_ARGS, f"versions.{index}.", deferred)
+            if isinstance(v, Mapping)
+            else v
+            for index, v in enumerate(versions)
+        ]
+    return plain, deferred
+
+
+class AksEndpoint(pulumi.ComponentResource):
+    """Several versions of a model behind one scoring URI: Azure ML v1's AksEndpoint
+    (traffic_percentile, default and control versions) with header pinning, per-version paths
+    and shadow traffic, on Gateway API (or ingress-nginx canary)."""
+
+    deploy_configuration = staticmethod(spec.endpoint_deploy_configuration)
+    """v1 call site: ``aksml.AksEndpoint.deploy_configuration(version_name=..., ...)``."""
+
+    scoring_uri: pulumi.Output[str]
+    """The endpoint's scoring URI: <scheme>://<host>/api/v1/service/<endpoint>/score (split
+    by traffic_percentile)."""
+    swagger_uri: pulumi.Output[str]
+    """The endpoint's swagger URI."""
+    version_uris: pulumi.Output[str]
+    """JSON {version: {scoring_uri, swagger_uri}}: each version's own URIs."""
+    traffic: pulumi.Output[str]
+    """JSON {version: percent}: the resolved traffic split (sums to 100)."""
+    default_version: pulumi.Output[str]
+    """The default version (receives the traffic the others leave)."""
+    control_version: pulumi.Output[str]
+    """The control version."""
+    primary_key: pulumi.Output[str]
+    """Primary auth key shared by every version (secret)."""
+    secondary_key: pulumi.Output[str]
+    """Secondary auth key shared by every version (secret)."""
+    namespace: pulumi.Output[str]
+    """Kubernetes namespace of the endpoint."""
+    serialized: pulumi.Output[str]
+    """The v1 AksEndpoint.serialize() document as JSON."""
+
+    def __init__(
+        self, name: str, args: AksEndpointArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.resources: dict[str, pulumi.CustomResource] = {}
+        """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
+        plain, deferred = plain_endpoint_args(dict(args))
+        skip_await = bool(plain.pop("skip_await", False))
+        data = endpoint_input_from_args(name, plain)
+        objects = plan_endpoint(data)
+        child = pulumi.ResourceOptions(parent=self)
+        primary = self._key(name, PRIMARY_KEY_FIELD, plain, deferred, child)
+        secondary = self._key(name, SECONDARY_KEY_FIELD, plain, deferred, child)
+        outputs = {
+            **deferred,
+            placeholder(PRIMARY_KEY_FIELD): primary,
+            placeholder(SECONDARY_KEY_FIELD): secondary,
+        }
+        for obj in objects:
+            self.resources[f"{obj['kind']}/{obj['metadata']['name']}"] = self._emit(
+                name, obj, outputs, skip_await, child
+            )
+        uris = self._uris(data)
+        self.scoring_uri = uris.apply(lambda u: u[0])
+        self.swagger_uri = uris.apply(lambda u: u[1])
+        self.version_uris = uris.apply(lambda u: json.dumps(u[2], sort_keys=True))
+        traffic = endpoint_traffic(data)
+        self.traffic = pulumi.Output.from_input(json.dumps(traffic))
+        default, control = spec.resolve_roles([v.spec for v in data.versions])
+        self.default_version = pulumi.Output.from_input(default)
+        self.control_version = pulumi.Output.from_input(control)
+        self.primary_key = pulumi.Output.secret(primary)
+        self.secondary_key = pulumi.Output.secret(secondary)
+        self.namespace = pulumi.Output.from_input(data.namespace)
+        self.serialized = uris.apply(
+            lambda u: json.dumps(endpoint_serialized(data, u[0], u[2]), sort_keys=False)
+        )
+        self.register_outputs(
+            {
+                "scoring_uri": self.scoring_uri,
+                "swagger_uri": self.swagger_uri,
+                "version_uris": self.version_uris,
+                "traffic": self.traffic,
+                "default_version": self.default_version,
+                "control_version": self.control_version,
+                "primary_key": self.primary_key,
+                "secondary_key": self.secondary_key,
+                "namespace": self.namespace,
+                "serialized": self.serialized,
+            }
+        )
+
+    def _key(
+        self,
+        name: str,
+        field: str,
+        plain: Mapping[str, Any],
+        deferred: Mapping[str, pulumi.Output[Any]],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        token = placeholder(field)
+        if token in deferred:
+            return pulumi.Output.secret(deferred[token])
+        if plain.get(field):
+            return pulumi.Output.secret(str(plain[field]))
+        child_name = f"{name}-{field.replace('_', '-')}"
+        password = random.RandomPassword(child_name, length=KEY_LENGTH, special=False, opts=opts)
+        self.resources[f"RandomPassword/{child_name}"] = password
+        return password.result
+
+    @staticmethod
+    def _emit(
+        name: str,
+        obj: dict[str, Any],
+        outputs: Mapping[str, pulumi.Output[Any]],
+        skip_await: bool,
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.CustomResource:
+        body = _substitute(obj, outputs)
+        labels = obj["metadata"]["labels"]
+        version = labels.get(VERSION_LABEL)
+        base = f"{labels[ENDPOINT_LABEL]}-{version}" if version else name
+        child_name = f"{base}-{labels[ROLE_LABEL]}"
+        if skip_await and obj["kind"] in _SKIP_AWAIT_KINDS:
+            body["metadata"].setdefault("annotations", {})[SKIP_AWAIT_ANNOTATION] = "true"
+        fields = {
+            _TOP_FIELDS.get(k, k): v for k, v in body.items() if k not in ("apiVersion", "kind")
+        }
+        factory = _RESOURCE_TYPES.get((obj["apiVersion"], obj["kind"]))
+        if factory is None:
+            return k8s.apiextensions.CustomResource(
+                child_name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields
+            )
+        return factory(child_name, opts=opts, **fields)
+
+    def _uris(
+        self, data: EndpointPlanInput
+    ) -> pulumi.Output[tuple[str, str, dict[str, dict[str, str]]]]:
+        kind = address_kind(data)
+        resource = self.resources.get(f"{kind}/{data.name}") if kind else None
+        if resource is None:
+            return pulumi.Output.from_input(endpoint_uris(data, None))
+        address: pulumi.Output[str | None] = resource.status.apply(_first_address)  # type: ignore[attr-defined]
+        return address.apply(lambda a: endpoint_uris(data, a))
