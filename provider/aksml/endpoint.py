@@ -139,13 +139,14 @@ class AksEndpoint(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AksEndpointArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        self.resources: dict[str, pulumi.CustomResource] = {}
-        """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
+        # validate and plan before registering: an invalid endpoint registers nothing
         plain, deferred = plain_endpoint_args(dict(args))
         skip_await = bool(plain.pop("skip_await", False))
         data = endpoint_input_from_args(name, plain)
         objects = plan_endpoint(data)
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.resources: dict[str, pulumi.CustomResource] = {}
+        """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
         child = pulumi.ResourceOptions(parent=self)
         primary = self._key(name, PRIMARY_KEY_FIELD, plain, deferred, child)
         secondary = self._key(name, SECONDARY_KEY_FIELD, plain, deferred, child)

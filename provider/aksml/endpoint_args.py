@@ -5,7 +5,6 @@ Endpoint-level settings (auth, keys, app insights, namespace, exposure) are shar
 version; each version carries v1 ``create_version``'s parameters plus what runs in it.
 """
 
-
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 

@@ -64,15 +64,26 @@ def render_config(
     ``entry_script`` relative to the file's directory is shipped as the code ConfigMap)."""
     config = load_config(path)
     if not isinstance(config, AksServiceDeploymentConfiguration):
-        raise WebserviceException(
-            f"Error, {path} describes an AksEndpoint; aksml render takes an AksWebservice "
-            "configuration (computeType 'aks') or a Pulumi program directory."
-        )
+        return _render_endpoint_config(path, config, name or path.stem, entry_script)
     args: dict[str, Any] = {"deployment_config": config}
     if entry_script:
         args["entry_script"] = entry_script
     config, workload = settings_from_args(args, base=path.parent)
     return sorted(plan_webservice(name or path.stem, config.resolve(), workload), key=sort_key)
+
+
+def _render_endpoint_config(
+    path: Path, config: Any, name: str, entry_script: str | None
+) -> list[Obj]:
+    """An AksEndpoint configuration file: the endpoint with its first version (cluster
+    exposure; see docs/endpoint.md)."""
+    from aksml.plan.endpoint import endpoint_input_from_args, plan_endpoint
+    from aksml.spec.versions import EndpointConfiguration
+
+    first = {"entry_script": entry_script} if entry_script else {}
+    endpoint = EndpointConfiguration.from_deploy_configuration(name, config, first_version=first)
+    data = endpoint_input_from_args(name, endpoint.to_args(), base=path.parent)
+    return sorted(plan_endpoint(data), key=sort_key)
 
 
 def _plain(value: Any) -> Any:

@@ -194,10 +194,13 @@ def test_output_image_is_substituted(pulumi_mocks: MockFactory) -> pulumi.Output
     return settled(ws).apply(check)
 
 
-def test_structural_output_is_rejected(pulumi_mocks: MockFactory) -> None:
+@pulumi.runtime.test
+def test_structural_output_is_rejected(pulumi_mocks: MockFactory) -> pulumi.Output[Any]:
     pulumi_mocks()
+    exposure = pulumi.Output.from_input("cluster")  # awaited below: no task left pending
     with pytest.raises(WebserviceException, match="'exposure' must be a plain value"):
-        AksWebservice("iris", {"exposure": pulumi.Output.from_input("cluster")})  # type: ignore[typeddict-item]
+        AksWebservice("iris", {"exposure": exposure})  # type: ignore[typeddict-item]
+    return exposure
 
 
 def test_invalid_configuration_is_the_v1_message(pulumi_mocks: MockFactory) -> None:

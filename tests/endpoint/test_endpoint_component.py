@@ -106,12 +106,15 @@ def test_output_image_is_substituted(pulumi_mocks: Any) -> pulumi.Output[Any]:
     return settled(ep).apply(check)
 
 
-def test_output_in_a_structural_argument_is_refused(pulumi_mocks: Any) -> None:
+@pulumi.runtime.test
+def test_output_in_a_structural_argument_is_refused(pulumi_mocks: Any) -> pulumi.Output[Any]:
     pulumi_mocks()
+    replicas = pulumi.Output.from_input(2)
     args = ab_args()
-    args["versions"][1]["num_replicas"] = pulumi.Output.from_input(2)
+    args["versions"][1]["num_replicas"] = replicas
     with pytest.raises(WebserviceException, match=r"num_replicas.*plain value"):
         AksEndpoint("abtest", args)  # type: ignore[arg-type]
+    return replicas
 
 
 def test_deploy_configuration_is_v1s() -> None:

@@ -22,6 +22,7 @@ from aksml.plan.endpoint import (
     plan_endpoint,
     route_weights,
 )
+from aksml.spec import resolve_traffic
 
 Objs = list[dict[str, Any]]
 
@@ -255,7 +256,10 @@ def test_weights_always_sum_to_100(names: list[str], data: st.DataObject) -> Non
         versions.append(entry)
     objs = plan(ab_args(versions=versions), name="epx")
     weights = [b["weight"] for b in split_rule(objs)["backendRefs"]]
-    scale = 1 if len(weights) and sum(weights) == 100 else 100
-    assert sum(weights) == 100 * scale
+    total = sum(weights)
+    assert total in (100, 10000)
     assert all(w >= 0 for w in weights)
+    shares = resolve_traffic(versions)
+    for weight, share in zip(weights, shares.values(), strict=True):
+        assert abs(weight * 100 / total - share) <= 0.01 + 1e-9
     validate_object(copy.deepcopy(route(objs)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,23 @@ def test_gate_refuses_waiters_when_draining() -> None:
         return await pending
 
     assert asyncio.run(scenario()) is None
+
+
+def test_gate_refuses_a_waiter_past_its_deadline_even_if_its_timer_is_late() -> None:
+    async def scenario() -> tuple[object, object, int]:
+        gate: Gate[int] = Gate([0])
+        assert gate.try_acquire() == 0
+        late = asyncio.create_task(gate.acquire(0.05))
+        await asyncio.sleep(0)  # queued
+        time.sleep(0.1)  # a busy loop: the 50 ms timer cannot fire
+        gate.release(0)  # the slot must not go to the expired waiter
+        fresh = await gate.acquire(1.0)
+        return await late, fresh, gate.waiting
+
+    expired, fresh, waiting = asyncio.run(scenario())
+    assert expired is None
+    assert fresh == 0
+    assert waiting == 0
 
 
 def test_parse_query_like_the_reference() -> None:

@@ -290,6 +290,7 @@ class ScoringApp:
         metrics = self.metrics
         backend = self.backend
         gate = backend.gate
+        queued = time.perf_counter()
         slot = gate.try_acquire()
         if slot is None:
             slot = await gate.acquire(self._wait_s)
@@ -329,7 +330,7 @@ class ScoringApp:
         await send(_response_start(result.status, headers))
         await send({"type": "http.response.body", "body": out})
         done = time.perf_counter()
-        metrics.queue_wait.observe(admitted - started)
+        metrics.queue_wait.observe(admitted - queued)
         metrics.run_time.observe(result.exec_ms / 1000.0)
         metrics.total_time.observe(done - started)
         metrics.response(result.status)

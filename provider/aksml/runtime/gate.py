@@ -21,7 +21,8 @@ class Gate(Generic[T]):
     def __init__(self, slots: Iterable[T] = ()) -> None:
         """Start with the given free slots (more can be added with :meth:`release`)."""
         self._free: deque[T] = deque(slots)
-        self._waiters: deque[asyncio.Future[T | None]] = deque()
+        self._waiters: deque[tuple[float, asyncio.Future[T | None]]] = deque()
+        """(deadline on the loop clock, future) per queued request, oldest first."""
         self.waiting = 0
         """Requests currently queued."""
         self.capacity = len(self._free)
@@ -44,9 +45,17 @@ class Gate(Generic[T]):
 
     def try_acquire(self) -> T | None:
         """A free slot when nobody is queued ahead, else None (never waits)."""
-        if self._free and not self.waiting:
+        if self._free and not self._live_waiters():
             return self._free.popleft()
         return None
+
+    def _live_waiters(self) -> bool:
+        """Whether a queued request still waits (answered ones are dropped from the front; the
+        ``waiting`` count lags until their tasks resume, so it cannot decide admission)."""
+        waiters = self._waiters
+        while waiters and waiters[0][1].done():
+            waiters.popleft()
+        return bool(waiters)
 
     async def acquire(self, timeout_s: float) -> T | None:
         """Wait FIFO for a slot at most ``timeout_s`` seconds; None when refused."""
@@ -55,7 +64,7 @@ class Gate(Generic[T]):
             return slot
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T | None] = loop.create_future()
-        self._waiters.append(waiter)
+        self._waiters.append((loop.time() + timeout_s, waiter))
         self.waiting += 1
         timer = loop.call_later(timeout_s, _expire, waiter)
         try:
@@ -71,12 +80,24 @@ class Gate(Generic[T]):
             timer.cancel()
 
     def release(self, slot: T) -> None:
-        """Give a slot back: to the oldest live waiter, else to the free list."""
+        """Give a slot back: to the oldest live waiter, else to the free list.
+
+        A waiter whose deadline has passed is refused here rather than admitted, even if its
+        timer has not fired yet (a busy loop runs timers late): no request is admitted after
+        waiting longer than its bound.
+        """
+        now: float | None = None
         while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(slot)
-                return
+            deadline, waiter = self._waiters.popleft()
+            if waiter.done():
+                continue
+            if now is None:
+                now = waiter.get_loop().time()
+            if now > deadline:
+                waiter.set_result(None)
+                continue
+            waiter.set_result(slot)
+            return
         self._free.append(slot)
 
     def discard(self) -> None:
@@ -86,7 +107,7 @@ class Gate(Generic[T]):
     def refuse_waiters(self) -> None:
         """Refuse every queued request at once (draining)."""
         while self._waiters:
-            waiter = self._waiters.popleft()
+            _, waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
 

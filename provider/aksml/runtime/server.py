@@ -33,6 +33,7 @@ from aksml.runtime.datacollect import (
     DEFAULT_MAX_RECORD_BYTES,
 )
 from aksml.runtime.hooks import RequestObserver
+from aksml.runtime.httpproto import BoundedHeadHttpToolsProtocol
 from aksml.runtime.metrics import RuntimeMetrics
 from aksml.runtime.observe import Observability, ObservabilityConfig
 from aksml.runtime.script import ScriptLoadError
@@ -216,7 +217,7 @@ async def _serve(
         app,
         host=settings.host,
         port=settings.port,
-        http="httptools",
+        http=BoundedHeadHttpToolsProtocol,
         loop="none",
         lifespan="off",
         access_log=False,
