@@ -44,3 +44,20 @@ def test_layer_imports(module: str) -> None:
     result = _run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
+
+
+def test_no_merge_conflict_markers() -> None:
+    """A merge that landed with unresolved conflict markers broke README.md once."""
+    files = _run("git", "ls-files").stdout.split()
+    markers = ("<<<<<<< ", ">>>>>>> ")
+    bad: list[str] = []
+    for name in files:
+        path = ROOT / name
+        if path.suffix not in {".md", ".py", ".yaml", ".yml", ".toml", ".json", ".txt"}:
+            continue
+        if not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith(markers) or line == "=======":
+                bad.append(f"{name}:{number}")
+    assert bad == [], f"unresolved merge conflict markers: {bad}"

@@ -339,11 +339,17 @@ def main_py(migration: Migration, name: str, source: str) -> str:
 
 def next_steps(migration: Migration, program: str) -> list[str]:
     """What the user still has to do before ``pulumi up`` on a generated program."""
-    code = migration.source_directory or "."
-    steps = [
-        f"copy your scoring code into {program}/{code} "
-        f"(entry script {migration.entry_script or 'score.py'})"
-    ]
+    entry = migration.entry_script or "score.py"
+    if migration.source_directory:
+        steps = [
+            f"copy your scoring code into {program}/{migration.source_directory} "
+            f"(entry script {entry})"
+        ]
+    else:
+        steps = [
+            f"copy {entry} into {program} (only the entry script is shipped; set "
+            "source_directory in __main__.py to ship a directory with it)"
+        ]
     steps += [
         f"pulumi config set --secret {PULUMI_SECRET_NAMES[key]} <value>  ({key})"
         for key in _program_secrets(migration)

@@ -187,6 +187,37 @@ def test_token_prints_v1_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     }
 
 
+_FAILING_CREDENTIAL = """
+import logging, sys
+from aksml.client import tokens
+
+class Credential:
+    def get_token_info(self, *scopes, options=None):
+        logging.getLogger("azure.identity._credentials.chained").warning(
+            "DefaultAzureCredential failed.\\nAttempted credentials:\\n\\tAzureCliCredential: no"
+        )
+        raise RuntimeError("DefaultAzureCredential failed to retrieve a token.")
+
+tokens.AzureIdentityTokenProvider._get_credential = lambda self: Credential()
+from aksml.cli import main
+sys.argv = ["aksml", "token", "--audience", "api://svc"]
+main()
+"""
+
+
+def test_token_failure_is_one_line() -> None:
+    """azure-identity logs each failed credential of its chain as a warning (on stderr when
+    logging is not configured); the command keeps those off and reports one error line."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILING_CREDENTIAL], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: Error, could not get a token for scope api://svc/.default: "
+        "DefaultAzureCredential failed to retrieve a token.\n"
+    )
+
+
 def test_console_script_is_plain_when_piped(server: Any) -> None:
     server.script(server.reply(200, {"a": [1]}))
     done = subprocess.run(

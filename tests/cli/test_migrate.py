@@ -99,7 +99,7 @@ def test_program_is_generated(tmp_path: Path) -> None:
     assert 'deployment_config=load_config(HERE / "deploy.yaml"),' in source
     assert 'source_directory="src",' in source
     assert "AksWebserviceArgs(" in source
-    assert "next steps:\n  - copy your scoring code into" in result.stderr
+    assert f"next steps:\n  - copy your scoring code into {program}/src " in result.stderr
     assert 'entry_script="score.py",' in source
     assert 'models=[{"name": "sklearn-diabetes-model", "version": "4"}],' in source
     assert (
@@ -148,6 +148,8 @@ def test_deploymentconfig_needs_a_name_for_a_program(tmp_path: Path) -> None:
     result = invoke("migrate", str(QUICKSTART), "--program", str(tmp_path / "p"), "--name", "quick")
     assert result.exit_code == 0, result.stderr
     assert 'entry_script="score.py",' in (tmp_path / "p" / "__main__.py").read_text()
+    # no source directory: only score.py is shipped, and the next step says so
+    assert f"  - copy score.py into {tmp_path / 'p'} (only the entry script" in result.stderr
 
 
 def test_v1_validation_messages(tmp_path: Path) -> None:
@@ -213,3 +215,28 @@ def load_config_from_text(tmp_path: Path, text: str) -> Any:
     path = tmp_path / "reloaded.yaml"
     path.write_text(text)
     return load_config(path)
+
+
+def test_bad_files_read_like_config_show(tmp_path: Path) -> None:
+    """migrate reads files with the spec's reader: same one-line messages as config show."""
+    from aksml.errors import WebserviceException
+    from aksml.spec import load_config
+
+    broken_json = tmp_path / "x.json"
+    broken_json.write_text('{"computeType": "aks",\n')
+    broken_yaml = tmp_path / "x.yaml"
+    broken_yaml.write_text("computeType: [aks\n")
+    for path in (broken_json, broken_yaml, tmp_path / "missing.json"):
+        with pytest.raises(WebserviceException) as caught:
+            load_config(path)
+        expected = caught.value.message.strip()
+        result = invoke("migrate", str(path))
+        assert result.exit_code == 2
+        assert result.stderr == f"error: {expected}\n"
+    assert "line 2, column 1" in invoke("migrate", str(broken_json)).stderr
+    # any suffix: JSON when it is JSON, else YAML
+    other = tmp_path / "service.txt"
+    other.write_text("computeType: AKS\nnumReplicas: 2\n")
+    result = invoke("migrate", str(other))
+    assert result.exit_code == 0, result.stderr
+    assert "num_replicas: 2" in result.stdout

@@ -100,3 +100,18 @@ def test_program_raising_anything_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: rendering ") and "missing" in lines[0]
+
+
+def test_usage_errors_are_one_line() -> None:
+    """Unknown options and missing arguments: one line naming --help, exit 2, no usage box."""
+    for args, expected in (
+        (("render",), "Missing argument 'source' (see 'aksml render --help')"),
+        (("config", "show", "x.json", "--bogus"), "No such option: --bogus"),
+        (("run", "--bogus"), "(see 'aksml run --help')"),
+    ):
+        result = aksml(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, result.stderr)
+        assert lines[0].startswith("error: ") and expected in lines[0], (args, lines)
+    assert aksml("--help").returncode == 0

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from aksml.contract import EXIT_USAGE
 from aksml.errors import WebserviceException
@@ -46,11 +47,33 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+def quiet_azure_identity() -> None:
+    """Keep azure-identity's multi-line credential-chain warnings off stderr: a failed token
+    fetch is reported as one ``error:`` line by the command."""
+    import logging
+
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Command-line usage errors (unknown option, missing argument, bad value) print one
+    ``error:`` line naming the command's ``--help``, like every other user error.
+    """
     try:
-        app()
+        result = app(prog_name="aksml", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message(), err=True)
+        sys.exit(EXIT_USAGE)
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "aksml"
+        message = f"{exc.format_message().rstrip('.')} (see '{command} --help')"
+        raise SystemExit(fail(message).exit_code) from None
+    except ClickException as exc:
+        raise SystemExit(fail(exc.format_message()).exit_code) from None
     except WebserviceException as exc:
         raise SystemExit(fail(exc.message).exit_code) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

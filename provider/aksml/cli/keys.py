@@ -66,11 +66,12 @@ def token_command(
     """Print an Entra ID access token for a token-auth service as JSON (accessToken, tokenType,
     refreshAfter, expiryOn; v1's WebServiceAccessToken). Uses azure-identity's
     DefaultAzureCredential (the 'azure' extra)."""
-    from aksml.cli import fail
+    from aksml.cli import fail, quiet_azure_identity
     from aksml.cli.run import print_json
     from aksml.client import AzureIdentityTokenProvider
     from aksml.errors import WebserviceException
 
+    quiet_azure_identity()
     try:
         token = AzureIdentityTokenProvider(audience)()
     except WebserviceException as exc:

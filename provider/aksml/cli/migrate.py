@@ -3,32 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-
-
-def _read(source: Path) -> Any:
-    from aksml.cli import fail
-
-    try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise fail(f"cannot read {source}: {reason}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        if source.suffix.lower() == ".json":
-            raise fail(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise fail(f"{source} is neither JSON nor YAML: {exc}") from None
 
 
 def _write(path: Path, text: str, force: bool) -> None:
@@ -80,10 +58,10 @@ def migrate_command(
         program_name,
         pulumi_yaml,
     )
-    from aksml.spec import from_aml_json
+    from aksml.spec import from_aml_json, read_config_document
 
-    data = _read(source)
     try:
+        data = read_config_document(source)
         migration = migrate(data)
         text = config_yaml(migration, source.name)
         # self-check: the file loads back to the same configuration

@@ -97,7 +97,7 @@ def run_command(
 ) -> None:
     """POST --data to a scoring endpoint and print the JSON response (exit 1 on a service
     error, 2 on bad input)."""
-    from aksml.cli import fail
+    from aksml.cli import fail, quiet_azure_identity
     from aksml.client import (
         RetryPolicy,
         ServiceConnectionError,
@@ -106,6 +106,7 @@ def run_command(
     )
     from aksml.errors import WebserviceException
 
+    quiet_azure_identity()
     sources = [
         name
         for name, v in (("--key", key), ("--token-audience", token_audience), ("--secret", secret))

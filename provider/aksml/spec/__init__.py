@@ -10,6 +10,7 @@ from aksml.spec.amljson import (
     endpoint_versions_from_aml_json,
     from_aml_json,
     load_config,
+    read_config_document,
     serialize,
     to_create_payload,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "is_valid_namespace",
     "is_valid_service_name",
     "load_config",
+    "read_config_document",
     "resolve_roles",
     "resolve_traffic",
     "serialize",

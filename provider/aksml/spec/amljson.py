@@ -540,6 +540,36 @@ def endpoint_versions_from_aml_json(
     return endpoint, result
 
 
+def read_config_document(path: str | Path) -> Any:
+    """Read and parse one configuration document (not yet validated).
+
+    ``.json`` files are parsed as JSON; any other file as JSON when it is JSON, else as YAML.
+    Any problem (unreadable file, bad syntax) raises ``WebserviceException`` with one
+    ``Invalid configuration, ...`` message naming the file (and line and column).
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise WebserviceException(f"{_INVALID}cannot read {file}: {reason}.\n") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if file.suffix.lower() == ".json":
+            raise WebserviceException(
+                f"{_INVALID}{file} is not valid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno}).\n"
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise WebserviceException(f"{_INVALID}{file} is not valid YAML: {problem}{at}.\n") from None
+
+
 def load_config(path: str | Path) -> AnyConfiguration:
     """Load a configuration file: ``.json`` (AML v1 JSON) or ``.yaml``/``.yml`` (same keys).
 
@@ -548,25 +578,6 @@ def load_config(path: str | Path) -> AnyConfiguration:
     syntax, unknown key, invalid value) raises ``WebserviceException``.
     """
     file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in (".json", ".yaml", ".yml"):
+    if file.suffix.lower() not in (".json", ".yaml", ".yml"):
         raise WebserviceException(f"{_INVALID}{file} must be a .json, .yaml or .yml file.\n")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise WebserviceException(f"{_INVALID}cannot read {file}: {reason}.\n") from None
-    data: Any
-    try:
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise WebserviceException(
-            f"{_INVALID}{file} is not valid JSON: {exc.msg} "
-            f"(line {exc.lineno}, column {exc.colno}).\n"
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise WebserviceException(f"{_INVALID}{file} is not valid YAML: {problem}{at}.\n") from None
-    return from_aml_json(data)
+    return from_aml_json(read_config_document(file))
