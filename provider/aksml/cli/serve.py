@@ -23,6 +23,13 @@ def _flag(setting: c.RuntimeSetting) -> object:
 
 
 def serve(
+    program_dir: Annotated[
+        str | None,
+        typer.Argument(
+            help="Pulumi program directory: run every service it declares locally, from its "
+            "rendered pods (see docs/runtime.md)."
+        ),
+    ] = None,
     entry_script: Annotated[str | None, _opt(c.ENTRY_SCRIPT)] = None,
     app_root: Annotated[str | None, _opt(c.APP_ROOT)] = None,
     source_dir: Annotated[str | None, _opt(c.SOURCE_DIRECTORY)] = None,
@@ -66,7 +73,14 @@ def serve(
     from aksml.runtime.server import serve as run_server
     from aksml.runtime.settings import resolve_settings
 
+    if program_dir is not None:
+        from pathlib import Path
+
+        from aksml.localrun import run_program
+
+        raise typer.Exit(run_program(Path(program_dir)))
     flags = dict(locals())
+    del flags["program_dir"]
     settings = resolve_settings(flags, os.environ)
     raise typer.Exit(run_server(settings))
 
