@@ -44,6 +44,8 @@ class LocalService:
 
     name: str
     """Service name (AKSML_SERVICE_NAME, else the Deployment name)."""
+    deployment: str
+    """The Deployment's name (an AksEndpoint version has its own)."""
     env: dict[str, str]
     """The runtime container's environment, paths rewritten to the local tree."""
     root: Path
@@ -186,6 +188,7 @@ def prepare(objs: list[Obj], workdir: Path) -> list[LocalService]:
         services.append(
             LocalService(
                 name=env.get(c.SERVICE_NAME.env, dep_name),
+                deployment=dep_name,
                 env=env,
                 root=root,
                 keys_dir=keys_dir,
@@ -281,23 +284,23 @@ def run_program(directory: Path, echo: Callable[[str], None] = _echo) -> int:
                     if stop:
                         return 0
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        echo(f"error: {svc.name} did not become ready (see its log above)")
+                        echo(f"error: {svc.deployment} did not become ready (see its log above)")
                         return 1
                     time.sleep(0.2)
-            echo("service\tscoring URI\tkeys")
+            echo("deployment\tlocal scoring URI\tkeys directory")
             for svc, base in zip(services, urls, strict=True):
                 prefix = c.AML_PATH_PREFIX.format(name=svc.name)
                 keys = str(svc.keys_dir) if svc.keys_dir else "-"
-                echo(f"{svc.name}\t{base}{prefix}{c.SCORE_PATH}\t{keys}")
+                echo(f"{svc.deployment}\t{base}{prefix}{c.SCORE_PATH}\t{keys}")
             for svc in services:
                 for note in svc.notes:
-                    echo(f"note: {svc.name}: {note}")
+                    echo(f"note: {svc.deployment}: {note}")
             echo("keys: files primaryKey/secondaryKey in the keys directory; Ctrl-C stops.")
             sys.stdout.flush()
             while not stop:
                 for svc, proc in zip(services, procs, strict=True):
                     if proc.poll() is not None:
-                        echo(f"error: {svc.name} exited with code {proc.returncode}")
+                        echo(f"error: {svc.deployment} exited with code {proc.returncode}")
                         return 1
                 time.sleep(0.2)
             return 0

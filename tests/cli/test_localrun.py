@@ -96,3 +96,51 @@ def test_paths_under_or_above_mounts_are_rewritten(tmp_path: Path, value: str) -
     assert _local_path(value, mounts, tmp_path) == str(tmp_path / value.lstrip("/"))
     assert _local_path("/elsewhere", mounts, tmp_path) == "/elsewhere"
     assert _local_path("app/score.py", mounts, tmp_path) == "app/score.py"
+
+
+def test_prepare_resolves_refs_and_generates_keys(tmp_path: Path) -> None:
+    from aksml.localrun import prepare
+
+    pod = {
+        "initContainers": [{"name": "fetch-model", "command": ["sh", "-c", "x"]}],
+        "containers": [
+            {"name": "sidecar", "command": ["envoy"]},
+            {
+                "name": "runtime",
+                "command": ["aksml"],
+                "args": ["serve"],
+                "env": [
+                    {
+                        "name": "K",
+                        "valueFrom": {"secretKeyRef": {"name": "s", "key": "primaryKey"}},
+                    },
+                    {"name": "T", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "t"}}},
+                    {"name": "AML_APP_ROOT", "value": "/app"},
+                ],
+                "volumeMounts": [
+                    {"name": "code", "mountPath": "/app/src"},
+                    {"name": "keys", "mountPath": "/keys"},
+                    {"name": "models", "mountPath": "/models"},
+                ],
+            },
+        ],
+        "volumes": [
+            {"name": "code", "configMap": {"name": "cm"}},
+            {"name": "keys", "secret": {"secretName": "s"}},
+            {"name": "models", "persistentVolumeClaim": {"claimName": "m"}},
+        ],
+    }
+    objs = [
+        {"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"primaryKey": "<generated>"}},
+        {"kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"t": "v", "score.py": "x=1"}},
+        {"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": pod}}},
+    ]
+    (svc,) = prepare(objs, tmp_path)
+    assert svc.name == svc.deployment == "d"
+    assert svc.keys_dir is not None
+    key = (svc.keys_dir / "primaryKey").read_text()
+    assert svc.env["K"] == key != "<generated>"
+    assert svc.env["T"] == "v"
+    assert Path(svc.env["AML_APP_ROOT"], "src", "score.py").read_text() == "x=1"
+    assert any("fetch-model" in n for n in svc.notes)
+    assert any("persistentVolumeClaim" in n for n in svc.notes)

@@ -31,7 +31,9 @@ def test_every_setting_has_a_cli_option() -> None:
 
     from aksml.cli.serve import serve
 
-    assert set(inspect.signature(serve).parameters) == {*FLAG_FIELDS.values(), "config"}
+    # program_dir: the positional of the local-run mode (aksml.localrun), not a runtime setting
+    params = set(inspect.signature(serve).parameters)
+    assert params == {*FLAG_FIELDS.values(), "config", "program_dir"}
 
 
 def test_precedence_flag_over_env_over_default(script: Path) -> None:
