@@ -210,3 +210,44 @@ def test_client_gone_mid_body_never_reaches_run(serve: Callable[..., Any]) -> No
         sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"sleep\"")
     assert _post(server, {"tag": "after"}).json()["tag"] == "after"
     assert _metric(server, "aksml_requests_admitted_total") == 1.0
+
+
+def test_starting_pod_reports_no_requests_in_flight(
+    serve: Callable[..., Any], tmp_path: Path
+) -> None:
+    script = tmp_path / "slow_init.py"
+    script.write_text(
+        "import time\n\ndef init():\n    time.sleep(3)\n\ndef run(raw):\n    return raw\n"
+    )
+    server = serve(
+        None,
+        "--entry-script",
+        str(script),
+        "--max-concurrent-requests",
+        "2",
+        metrics=True,
+        ready=False,
+    )
+    scraped_before_ready = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            ready = httpx.get(f"{server.url}{c.READINESS_PATH}", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            ready = False
+        if ready:
+            break
+        try:
+            text = httpx.get(
+                f"http://127.0.0.1:{server.metrics_port}{c.METRICS_PATH}", timeout=1
+            ).text
+        except httpx.HTTPError:
+            time.sleep(0.05)
+            continue
+        for line in text.splitlines():
+            if line.startswith(c.INFLIGHT_METRIC + " "):
+                scraped_before_ready.append(float(line.split()[1]))
+        time.sleep(0.05)
+    assert scraped_before_ready, "the metrics endpoint never answered before readiness"
+    assert set(scraped_before_ready) == {0.0}
+    assert _metric(server, c.INFLIGHT_METRIC) == 0.0

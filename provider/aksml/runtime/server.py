@@ -186,8 +186,11 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
     observability = make_observability(settings)
     backend = make_backend(settings)
     authenticator = make_authenticator(settings)
+    app_ref: list[ScoringApp] = []
+    # before init() returned, slots held by starting workers are not load: report 0 so an
+    # autoscaler reading the in-flight metric does not see a starting pod as busy
     metrics = RuntimeMetrics(
-        in_flight=lambda: float(backend.gate.in_use),
+        in_flight=lambda: float(backend.gate.in_use) if app_ref and app_ref[0].ready else 0.0,
         queue_depth=lambda: float(backend.gate.waiting),
     )
     observability.register_metrics(metrics.registry)
@@ -198,6 +201,7 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
         metrics=metrics,
         observers=[*observers, *observability.observers],
     )
+    app_ref.append(app)
     observability.start()
     try:
         return await _serve(settings, backend, authenticator, metrics, app)
