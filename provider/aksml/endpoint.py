@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from aksml import spec
 from aksml.endpoint_args import AksEndpointArgs
@@ -31,13 +29,9 @@ from aksml.plan.endpoint import (
 )
 from aksml.plan.webservice import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD
 from aksml.webservice import (
-    _RESOURCE_TYPES,
-    _SKIP_AWAIT_KINDS,
-    _TOP_FIELDS,
-    KEY_LENGTH,
-    SKIP_AWAIT_ANNOTATION,
     _first_address,
-    _substitute,
+    emit_object,
+    key_output,
 )
 
 TYPE_TOKEN = "aksml:index:AksEndpoint"
@@ -148,16 +142,16 @@ class AksEndpoint(pulumi.ComponentResource):
         self.resources: dict[str, pulumi.CustomResource] = {}
         """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
         child = pulumi.ResourceOptions(parent=self)
-        primary = self._key(name, PRIMARY_KEY_FIELD, plain, deferred, child)
-        secondary = self._key(name, SECONDARY_KEY_FIELD, plain, deferred, child)
+        primary = key_output(name, PRIMARY_KEY_FIELD, plain, deferred, child, self.resources)
+        secondary = key_output(name, SECONDARY_KEY_FIELD, plain, deferred, child, self.resources)
         outputs = {
             **deferred,
             placeholder(PRIMARY_KEY_FIELD): primary,
             placeholder(SECONDARY_KEY_FIELD): secondary,
         }
         for obj in objects:
-            self.resources[f"{obj['kind']}/{obj['metadata']['name']}"] = self._emit(
-                name, obj, outputs, skip_await, child
+            self.resources[f"{obj['kind']}/{obj['metadata']['name']}"] = emit_object(
+                self._child_name(name, obj), obj, outputs, skip_await, child
             )
         uris = self._uris(data)
         self.scoring_uri = uris.apply(lambda u: u[0])
@@ -189,48 +183,13 @@ class AksEndpoint(pulumi.ComponentResource):
             }
         )
 
-    def _key(
-        self,
-        name: str,
-        field: str,
-        plain: Mapping[str, Any],
-        deferred: Mapping[str, pulumi.Output[Any]],
-        opts: pulumi.ResourceOptions,
-    ) -> pulumi.Output[str]:
-        token = placeholder(field)
-        if token in deferred:
-            return pulumi.Output.secret(deferred[token])
-        if plain.get(field):
-            return pulumi.Output.secret(str(plain[field]))
-        child_name = f"{name}-{field.replace('_', '-')}"
-        password = random.RandomPassword(child_name, length=KEY_LENGTH, special=False, opts=opts)
-        self.resources[f"RandomPassword/{child_name}"] = password
-        return password.result
-
     @staticmethod
-    def _emit(
-        name: str,
-        obj: dict[str, Any],
-        outputs: Mapping[str, pulumi.Output[Any]],
-        skip_await: bool,
-        opts: pulumi.ResourceOptions,
-    ) -> pulumi.CustomResource:
-        body = _substitute(obj, outputs)
+    def _child_name(name: str, obj: dict[str, Any]) -> str:
+        """``<endpoint>-<version>-<role>`` for version objects, ``<endpoint>-<role>`` otherwise."""
         labels = obj["metadata"]["labels"]
         version = labels.get(VERSION_LABEL)
         base = f"{labels[ENDPOINT_LABEL]}-{version}" if version else name
-        child_name = f"{base}-{labels[ROLE_LABEL]}"
-        if skip_await and obj["kind"] in _SKIP_AWAIT_KINDS:
-            body["metadata"].setdefault("annotations", {})[SKIP_AWAIT_ANNOTATION] = "true"
-        fields = {
-            _TOP_FIELDS.get(k, k): v for k, v in body.items() if k not in ("apiVersion", "kind")
-        }
-        factory = _RESOURCE_TYPES.get((obj["apiVersion"], obj["kind"]))
-        if factory is None:
-            return k8s.apiextensions.CustomResource(
-                child_name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields
-            )
-        return factory(child_name, opts=opts, **fields)
+        return f"{base}-{labels[ROLE_LABEL]}"
 
     def _uris(
         self, data: EndpointPlanInput

@@ -148,6 +148,48 @@ def _state(status: dict[str, Any]) -> str:
     return "Healthy" if available > 0 else "Transitioning"
 
 
+def key_output(
+    name: str,
+    field: str,
+    plain: Mapping[str, Any],
+    deferred: Mapping[str, pulumi.Output[Any]],
+    opts: pulumi.ResourceOptions,
+    resources: dict[str, pulumi.CustomResource],
+) -> pulumi.Output[str]:
+    """A key as a secret Output: the given Output, the given value, or a ``RandomPassword``
+    child named ``<name>-<field>`` (recorded in ``resources``), stable across updates."""
+    token = placeholder(field)
+    if token in deferred:
+        return pulumi.Output.secret(deferred[token])
+    if plain.get(field):
+        return pulumi.Output.secret(str(plain[field]))
+    child_name = f"{name}-{field.replace('_', '-')}"
+    password = random.RandomPassword(child_name, length=KEY_LENGTH, special=False, opts=opts)
+    resources[f"RandomPassword/{child_name}"] = password
+    return password.result
+
+
+def emit_object(
+    child_name: str,
+    obj: dict[str, Any],
+    outputs: Mapping[str, pulumi.Output[Any]],
+    skip_await: bool,
+    opts: pulumi.ResourceOptions,
+) -> pulumi.CustomResource:
+    """One planned object as its pulumi_kubernetes resource (a CustomResource for kinds the
+    SDK has no class for), with deploy-time placeholders replaced by their Outputs."""
+    body = _substitute(obj, outputs)
+    if skip_await and obj["kind"] in _SKIP_AWAIT_KINDS:
+        body["metadata"].setdefault("annotations", {})[SKIP_AWAIT_ANNOTATION] = "true"
+    fields = {_TOP_FIELDS.get(k, k): v for k, v in body.items() if k not in ("apiVersion", "kind")}
+    factory = _RESOURCE_TYPES.get((obj["apiVersion"], obj["kind"]))
+    if factory is None:
+        return k8s.apiextensions.CustomResource(
+            child_name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields
+        )
+    return factory(child_name, opts=opts, **fields)
+
+
 class AksWebservice(pulumi.ComponentResource):
     """An authenticated, autoscaled scoring endpoint on Kubernetes: Azure ML v1's
     AksWebservice (same deploy settings, defaults and validation) as Pulumi resources."""
@@ -192,8 +234,8 @@ class AksWebservice(pulumi.ComponentResource):
         resolved = config.resolve()
         objects = plan_webservice(name, resolved, workload)
 
-        primary = self._key(name, PRIMARY_KEY_FIELD, plain, deferred, child)
-        secondary = self._key(name, SECONDARY_KEY_FIELD, plain, deferred, child)
+        primary = key_output(name, PRIMARY_KEY_FIELD, plain, deferred, child, self.resources)
+        secondary = key_output(name, SECONDARY_KEY_FIELD, plain, deferred, child, self.resources)
         outputs = {
             **deferred,
             placeholder(PRIMARY_KEY_FIELD): primary,
@@ -201,7 +243,9 @@ class AksWebservice(pulumi.ComponentResource):
         }
         skip_await = bool(plain.get("skip_await"))
         for obj in objects:
-            resource = self._emit(name, obj, outputs, skip_await, child)
+            resource = emit_object(
+                f"{name}-{obj['metadata']['labels'][ROLE_LABEL]}", obj, outputs, skip_await, child
+            )
             self.resources[f"{obj['kind']}/{obj['metadata']['name']}"] = resource
 
         self.scoring_uri, self.swagger_uri = self._uris(name, resolved, workload)
@@ -234,47 +278,6 @@ class AksWebservice(pulumi.ComponentResource):
                 "serialized": self.serialized,
             }
         )
-
-    def _key(
-        self,
-        name: str,
-        field: str,
-        plain: Mapping[str, Any],
-        deferred: Mapping[str, pulumi.Output[Any]],
-        opts: pulumi.ResourceOptions,
-    ) -> pulumi.Output[str]:
-        token = placeholder(field)
-        if token in deferred:
-            return pulumi.Output.secret(deferred[token])
-        if plain.get(field):
-            return pulumi.Output.secret(str(plain[field]))
-        child_name = f"{name}-{field.replace('_', '-')}"
-        password = random.RandomPassword(child_name, length=KEY_LENGTH, special=False, opts=opts)
-        self.resources[f"RandomPassword/{child_name}"] = password
-        return password.result
-
-    def _emit(
-        self,
-        name: str,
-        obj: dict[str, Any],
-        outputs: Mapping[str, pulumi.Output[Any]],
-        skip_await: bool,
-        opts: pulumi.ResourceOptions,
-    ) -> pulumi.CustomResource:
-        body = _substitute(obj, outputs)
-        role = obj["metadata"]["labels"][ROLE_LABEL]
-        child_name = f"{name}-{role}"
-        if skip_await and obj["kind"] in _SKIP_AWAIT_KINDS:
-            body["metadata"].setdefault("annotations", {})[SKIP_AWAIT_ANNOTATION] = "true"
-        fields = {
-            _TOP_FIELDS.get(k, k): v for k, v in body.items() if k not in ("apiVersion", "kind")
-        }
-        factory = _RESOURCE_TYPES.get((obj["apiVersion"], obj["kind"]))
-        if factory is None:
-            return k8s.apiextensions.CustomResource(
-                child_name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields
-            )
-        return factory(child_name, opts=opts, **fields)
 
     def _find(self, kind: str) -> Any:
         for key, resource in self.resources.items():
