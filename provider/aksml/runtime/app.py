@@ -326,6 +326,7 @@ class ScoringApp:
             (b"x-ms-run-function-failed", _FAILED[result.run_failed]),
             (b"x-ms-run-fn-exec-ms", b"%.3f" % result.exec_ms),
             *id_headers,
+            *result.headers,
         ]
         await send(_response_start(result.status, headers))
         await send({"type": "http.response.body", "body": out})

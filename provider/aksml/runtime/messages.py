@@ -66,3 +66,5 @@ class ScoreResult(NamedTuple):
     """A short description of the failure, for logs and observers; None on success."""
     content_type: bytes = JSON_CT
     """Response content type."""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    """Extra response headers from the script (``AMLResponse``), sent after the fixed ones."""
