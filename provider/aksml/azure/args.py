@@ -19,7 +19,6 @@ class AzureModelArgs(TypedDict):
     """Model version (default 1): the second path segment (``azureml-models/<name>/<version>``)."""
 
 
-
 class AzureImageArgs(TypedDict, total=False):
     """Build the service image (the runtime image + the environment's pip requirements + the
     source directory, from a generated Dockerfile) with pulumi-docker-build and push it to an
