@@ -61,6 +61,7 @@ CASES = [
         [("X-A", "1"), ("X-A", "2"), ("x_dropped", "3"), ("Authorization", "Bearer k")],
         b"x",
     ),
+    Case("POST", "/score?do=request_headers", [("X-Q", "1"), ("X-Q", "2")], b""),
     Case(
         "POST",
         "/score?do=form",
