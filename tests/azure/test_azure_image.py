@@ -339,7 +339,7 @@ def test_missing_or_wrong_image_source_fails_before_any_child(
     with pytest.raises(WebserviceException, match="not found"):
         _run(lambda: AzureServiceResources("ws", args))
     del args["image_source"]
-    with pytest.raises(WebserviceException, match="image_source source_directory and entry"):
+    with pytest.raises(WebserviceException, match=r"image_source \(one image\) or image_sources"):
         _run(lambda: AzureServiceResources("ws", args))
     assert not rec.custom()
 
