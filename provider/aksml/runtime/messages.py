@@ -49,6 +49,9 @@ class ScoreRequest(NamedTuple):
     """Request headers (names as sent, lower-case), only filled when run() wants them."""
     body: bytes
     """Request body."""
+    path: str = "/score"
+    """Request path as the client sent it, percent-decoded (ASGI ``scope["path"]``), e.g.
+    ``/api/v1/service/<name>/score``; a ``@rawhttp`` script sees it as ``request.path``."""
 
 
 class ScoreResult(NamedTuple):

@@ -6,11 +6,16 @@ output semantics (``aml-v1-semantics.md`` §6.3-6.4).
 * ``@input_schema``-decorated ``run``: a JSON object body (or the query parameters) supplies the
   parameters by name; inference-schema's own decorator converts them (numpy, pandas, ...);
 * an optional ``request_headers`` parameter receives the request headers as a dict;
-* the return value is ``json.dumps``-ed; ``None`` becomes ``{}``.
+* ``@rawhttp`` ``run(request)`` gets an ``AMLRequest`` (a werkzeug Request, see
+  :mod:`aksml.runtime.amlcompat`);
+* the return value is ``json.dumps``-ed; ``None`` becomes ``{}``; a returned werkzeug/Flask
+  ``Response`` (``AMLResponse``) is sent as it is.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import inspect
 import json
@@ -22,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from aksml import contract as c
@@ -34,6 +39,9 @@ from aksml.runtime.messages import (
     ScoreResult,
     error_body,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 log = logging.getLogger("aksml.runtime")
 
@@ -49,7 +57,7 @@ class ScriptInfo(NamedTuple):
     """What the front process needs to know about a loaded script (picklable)."""
 
     wants_headers: bool
-    """run() takes request_headers."""
+    """run() takes request_headers or is @rawhttp (the server must pass the headers)."""
     decorated: bool
     """run() carries inference-schema decorators."""
     has_input_schema: bool
@@ -89,6 +97,83 @@ class ScriptLocation:
         for entry in (self.source_dir, self.entry_script.parent, self.app_root):
             if entry is not None and str(entry) not in sys.path:
                 sys.path.insert(0, str(entry))
+
+
+_COMPAT_MODULE = "aksml.runtime.amlcompat"
+CONTRIB_ALIASES = {
+    "azureml.contrib.services.aml_request": _COMPAT_MODULE,
+    "azureml.contrib.services.aml_response": _COMPAT_MODULE,
+}
+"""Modules score.py imports for @rawhttp, served by aksml when no real package provides them."""
+_CONTRIB_PACKAGES = ("azureml", "azureml.contrib", "azureml.contrib.services")
+
+
+class ContribFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Last-resort import hook (the end of ``sys.meta_path``) resolving
+    ``azureml.contrib.services.aml_request``/``aml_response`` to :mod:`aksml.runtime.amlcompat`
+    (and their parent packages to empty ones) only when no installed package provides them:
+    the reference server aliases them in ``sys.modules`` unconditionally; a real azureml-core or
+    azureml-contrib-services install is never shadowed here."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        """A spec for the aliased names (the finders before this one found nothing)."""
+        if fullname in CONTRIB_ALIASES:
+            return importlib.machinery.ModuleSpec(fullname, self)
+        if fullname in _CONTRIB_PACKAGES:
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def __init__(self) -> None:
+        """A finder with no aliased module loaded yet."""
+        self._own_specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        """The aliased module itself (the same object, as the reference's alias); None (a new
+        empty module) for a parent package."""
+        target = CONTRIB_ALIASES.get(spec.name)
+        if target is None:
+            return None
+        module = importlib.import_module(target)
+        self._own_specs[module.__name__] = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run; give an aliased module back its own spec (import replaced it)."""
+        if module.__name__ in self._own_specs:
+            module.__spec__ = self._own_specs[module.__name__]
+
+
+def install_contrib_aliases() -> None:
+    """Append :class:`ContribFinder` to ``sys.meta_path`` (once)."""
+    if not any(isinstance(finder, ContribFinder) for finder in sys.meta_path):
+        sys.meta_path.append(ContribFinder())
+
+
+def _reset_rawhttp() -> None:
+    compat = sys.modules.get(_COMPAT_MODULE)
+    if compat is not None:
+        vars(compat)["_rawHttpRequested"] = False  # a script loaded earlier here set it
+
+
+_RAWHTTP_MODULES = (
+    _COMPAT_MODULE,
+    "azureml.contrib.services.aml_request",
+    "azureml_inference_server_http.api.aml_request",
+)
+
+
+def rawhttp_requested() -> bool:
+    """True when a ``@rawhttp`` decorator ran: ours or a real azureml package's. Like the
+    reference, the flag is module-wide, not attached to ``run``."""
+    return any(
+        bool(getattr(sys.modules.get(name), "_rawHttpRequested", False))
+        for name in _RAWHTTP_MODULES
+    )
 
 
 def _import_script(path: Path) -> ModuleType:
@@ -146,6 +231,8 @@ class LoadedScript:
         self.location = location
         self._hide_authorization = hide_authorization
         location.export_environment()
+        install_contrib_aliases()
+        _reset_rawhttp()
         module = _import_script(location.entry_script)
         self.module = module
         driver = getattr(module, "driver_module", None)
@@ -186,6 +273,9 @@ class LoadedScript:
             p.name: p.default for p in params if p.default is not inspect.Parameter.empty
         }
         self.decorated = bool(schema_util.is_schema_decorated(run))
+        self.rawhttp = rawhttp_requested()
+        if self.rawhttp and self.decorated:
+            raise ScriptLoadError("run() cannot be decorated with both @rawhttp and @input_schema")
         self.input_schema: dict[str, Any] = dict(schema_util.get_input_schema(run))
         self.output_schema: dict[str, Any] = dict(schema_util.get_output_schema(run))
         self.has_input_schema = self.decorated and "properties" in self.input_schema
@@ -199,7 +289,7 @@ class LoadedScript:
     def info(self) -> ScriptInfo:
         """The script's shape, for swagger and request routing."""
         return ScriptInfo(
-            self.wants_headers,
+            self.wants_headers or self.rawhttp,
             self.decorated,
             self.has_input_schema,
             self.input_schema,
@@ -211,6 +301,8 @@ class LoadedScript:
 
     def handle(self, req: ScoreRequest) -> ScoreResult:
         """Parse the request, call run() and encode its result; never raises."""
+        if self.rawhttp:
+            return self._handle_raw(req)
         kwargs: dict[str, Any] = {}
         if self.wants_headers:
             kwargs[REQUEST_HEADERS_PARAM] = {
@@ -238,6 +330,32 @@ class LoadedScript:
             log.exception("run() raised")
             return ScoreResult(502, error_body(MSG_RUN_FAILED), True, exec_ms, repr(exc))
         exec_ms = (time.perf_counter() - start) * 1000.0
+        return self._result(value, exec_ms)
+
+    def _handle_raw(self, req: ScoreRequest) -> ScoreResult:
+        from aksml.runtime.amlcompat import build_request
+
+        request = build_request(req, hide_authorization=self._hide_authorization)
+        kwargs: dict[str, Any] = {self.param_names[0]: request}
+        if self.wants_headers:
+            kwargs[REQUEST_HEADERS_PARAM] = dict(request.headers)
+        start = time.perf_counter()
+        try:
+            value = self.run(**kwargs)
+        except BaseException as exc:  # as in handle()
+            exec_ms = (time.perf_counter() - start) * 1000.0
+            log.exception("run() raised")
+            return ScoreResult(502, error_body(MSG_RUN_FAILED), True, exec_ms, repr(exc))
+        finally:
+            request.close()
+        return self._result(value, (time.perf_counter() - start) * 1000.0)
+
+    def _result(self, value: Any, exec_ms: float) -> ScoreResult:
+        responses = sys.modules.get("werkzeug.wrappers.response")  # no werkzeug: no Response
+        if responses is not None and isinstance(value, responses.Response):
+            from aksml.runtime.amlcompat import response_result
+
+            return response_result(value, exec_ms)
         body = encode_output(value)
         if body is None:
             log.error("run() returned a value JSON cannot encode: %s", type(value).__name__)
