@@ -24,7 +24,7 @@ COPY pyproject.toml uv.lock README.md ./
 # third-party dependencies first (cached layer): locked versions, runtime + Azure sinks, no
 # Pulumi SDKs (their transitive gRPC/protobuf stay: harmless, and cheaper than a second lock)
 RUN uv export --frozen --no-dev --extra azure --no-emit-project --no-hashes \
-      | grep -v -E '^(pulumi|pulumi-kubernetes|pulumi-random|pulumi-azure-native)==' \
+      | grep -v -E '^(pulumi|pulumi-kubernetes|pulumi-random|pulumi-azure-native|pulumi-azuread|pulumi-docker-build)==' \
       > /tmp/requirements.txt \
  && uv venv /opt/aksml/venv \
  && uv pip install --python /opt/aksml/venv/bin/python --no-cache -r /tmp/requirements.txt

@@ -109,8 +109,9 @@ MAX_BODY_BYTES: Final = RuntimeSetting(
 APP_INSIGHTS_SAMPLE_RATE: Final = RuntimeSetting(
     "--app-insights-sample-rate",
     "AKSML_APP_INSIGHTS_SAMPLE_RATE",
-    "Fraction (0-1) of requests exported to Application Insights (its own sampler: counts in "
-    "the portal stay right; default 1).",
+    "Requests exported to Application Insights: 'adaptive' (default: about 5 per second per "
+    "replica, failed run() calls always) or a fixed fraction 0-1 (1: every request); exported "
+    "items carry their sample rate, so counts in the portal stay right.",
 )
 ACCESS_LOG: Final = RuntimeSetting(
     "--access-log",

@@ -117,8 +117,8 @@ def _capture_mocks() -> tuple[Any, list[_Registration]]:
             state = dict(args.inputs)
             if args.typ.startswith("random:"):
                 state["result"] = GENERATED
-            if args.typ.startswith("azure-native:"):  # the azure extra: shaped stand-in ids
-                from aksml.azure.offline import resource_state
+            if args.typ.startswith(("azure-native:", "docker-build:", "azuread:")):
+                from aksml.azure.offline import resource_state  # the azure extra: stand-ins
 
                 return resource_state(args.typ, args.name, state)
             return f"{args.name}-id", state

@@ -35,6 +35,11 @@ KUBECONFIG = (
 )
 UAI_CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 UAI_PRINCIPAL_ID = "66666666-7777-8888-9999-000000000000"
+KUBELET_OBJECT_ID = "77777777-0000-0000-0000-00000000c0be"
+ACR_USER = "aksmlacr"
+ACR_PASSWORD = "acr-admin-password-1"
+IMAGE_DIGEST = "sha256:" + "ab" * 32
+APP_CLIENT_ID = "88888888-0000-0000-0000-0000000000a9"
 CONNECTION_STRING = "InstrumentationKey=abc;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -96,7 +101,23 @@ class Recorder(pulumi.runtime.Mocks):
             if self.unknown_cluster:
                 return None, {}
             rid = CLUSTER_ID
-            state |= {"name": CLUSTER_NAME, "oidcIssuerProfile": {"issuerURL": ISSUER}}
+            state |= {
+                "name": CLUSTER_NAME,
+                "oidcIssuerProfile": {"issuerURL": ISSUER},
+                "identityProfile": {"kubeletidentity": {"objectId": KUBELET_OBJECT_ID}},
+            }
+        elif typ == "azure-native:containerregistry:Registry":
+            registry = args.inputs["registryName"]
+            rid = f"{rg_path}/Microsoft.ContainerRegistry/registries/{registry}"
+            state |= {"name": registry, "loginServer": f"{registry}.azurecr.io"}
+        elif typ == "docker-build:index:Image":
+            if self.preview:  # buildOnPreview false: nothing is built, the ref is unknown
+                return rid, state
+            tags = args.inputs.get("tags") or []
+            state["ref"] = f"{tags[0]}@{IMAGE_DIGEST}" if tags else ""
+            state["digest"] = IMAGE_DIGEST
+        elif typ == "azuread:index/application:Application":
+            state |= {"clientId": APP_CLIENT_ID, "objectId": "app-object-id"}
         return rid, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
@@ -110,6 +131,12 @@ class Recorder(pulumi.runtime.Mocks):
                 "id": CLUSTER_ID,
                 "name": args.args["resourceName"],
                 "oidcIssuerProfile": profile,
+                "identityProfile": {"kubeletidentity": {"objectId": KUBELET_OBJECT_ID}},
+            }
+        if args.token == "azure-native:containerregistry:listRegistryCredentials":
+            return {
+                "username": ACR_USER,
+                "passwords": [{"name": "password", "value": ACR_PASSWORD}],
             }
         if args.token == "azure-native:authorization:getClientConfig":
             return {

@@ -539,16 +539,30 @@ def test_component_schema_infers_from_args_and_annotations() -> None:
         "clientId",
         "clusterId",
         "dataCollectionBlobUrl",
+        "imageRef",
         "kubernetesProvider",
         "modelBlobUrls",
         "modelContainerUrl",
         "modelVolume",
         "oidcIssuerUrl",
         "principalId",
+        "registryId",
+        "registryLoginServer",
         "storageAccountName",
         "storageResourceGroupName",
         "tenantId",
+        "tokenApplicationClientId",
+        "tokenAudience",
+        "tokenIssuer",
     ]
+    for typ, fields in [
+        ("AzureImageArgs", {"registryId", "pushCredentials", "grantAcrPull"}),
+        ("ImageSourceArgs", {"sourceDirectory", "entryScript", "pipRequirements"}),
+        ("TokenAuthApplicationArgs", {"identifierUri", "tenantId"}),
+    ]:
+        properties = schema["types"][f"aksml:index:{typ}"]["properties"]
+        assert fields <= set(properties)
+        assert all(p.get("description") for p in properties.values())
     model = schema["types"]["aksml:index:AzureModelArgs"]
     assert sorted(model["properties"]) == ["name", "path", "version"]
 

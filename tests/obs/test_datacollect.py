@@ -86,6 +86,68 @@ def test_records_are_partitioned_like_v1_with_ids_and_models(tmp_path: Path) -> 
     assert collector.stats.offered == 3
 
 
+def _strict(text: str) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_line_is_strict_single_line_json(tmp_path: Path) -> None:
+    collector = make(tmp_path)
+    payloads = [
+        b'{\r\n  "data": [1, 2]\n}',  # valid JSON over several lines
+        b"[NaN]",  # Python's json accepts it, JSON does not: kept as a string
+        b"  ",  # whitespace only
+        b'"caf\xc3\xa9"',  # a JSON string, UTF-8
+        b"line one\nline two",  # text with a newline
+        b"",
+    ]
+    for i, payload in enumerate(payloads):
+        assert collector.offer(f"r{i}", payload, payload, 200 + 100 * (i % 2), at=AT + i)
+    collector.flush()
+    files = read_jsonl(tmp_path)
+    (inputs,) = [v for k, v in files.items() if "/inputs/" in k]
+    (predictions,) = [v for k, v in files.items() if "/predictions/" in k]
+    for path in tmp_path.rglob("*.jsonl"):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        assert lines[-1] == "" and len(lines) == len(payloads) + 1
+        for line in lines[:-1]:
+            _strict(line)
+    assert [r["input"] for r in inputs] == [
+        {"data": [1, 2]},
+        "[NaN]",
+        "  ",
+        "caf\u00e9",
+        "line one\nline two",
+        "",
+    ]
+    assert [r.get("prediction", r.get("error")) for r in predictions] == [
+        r["input"] for r in inputs
+    ]
+    assert [r["time"] for r in inputs][:2] == [
+        "2026-11-25T03:40:12.345678Z",
+        "2026-11-25T03:40:13.345678Z",
+    ]
+
+
+def test_requests_are_filed_by_the_hour_they_arrived(tmp_path: Path) -> None:
+    collector = make(tmp_path)
+    hour = 3600.0
+    # finished out of order across an hour boundary
+    for i, at in enumerate([AT, AT + hour, AT + 0.5, AT + hour + 0.25]):
+        collector.offer(f"r{i}", b"[%d]" % i, b"[0]", 200, at=at)
+    collector.flush()
+    files = read_jsonl(tmp_path)
+    base = "svc/iris/3/inputs/2026/11/25/data-{}-pod-1.jsonl"
+    assert [r["requestId"] for r in files[base.format("03")]] == ["r0", "r2"]
+    assert [r["requestId"] for r in files[base.format("04")]] == ["r1", "r3"]
+    assert [r["time"] for r in files[base.format("04")]] == [
+        "2026-11-25T04:40:12.345678Z",
+        "2026-11-25T04:40:12.595678Z",
+    ]
+
+
 def test_sampling_is_decided_by_request_id(tmp_path: Path) -> None:
     none = make(tmp_path / "none", sample_rate=0.0)
     assert not none.offer("x", b"1", b"1", 200, at=AT)

@@ -183,6 +183,8 @@ def test_sigterm_under_load_keeps_every_admitted_request(
         "--data-collection-flush-ms",
         "600000",  # nothing reaches the disk before shutdown unless the buffer fills
         "--access-log",
+        "--app-insights-sample-rate",
+        "1",  # every request: the shutdown flush must lose none of them
         env={"APPLICATIONINSIGHTS_CONNECTION_STRING": ingestion.connection_string},
     )
     servers.append(server)

@@ -108,3 +108,39 @@ def test_access_log_observer() -> None:
     line = json.loads(stream.getvalue())
     assert (line["requestId"], line["status"], line["error"]) == ("req-a", 502, "boom")
     assert '{"x": 1}' not in stream.getvalue()
+
+
+def test_app_insights_sample_rate_setting_defaults_to_adaptive(tmp_path: Path) -> None:
+    from aksml.runtime.settings import resolve_settings
+
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+    base = {"entry_script": str(script)}
+    assert resolve_settings(base, {}, cwd=tmp_path).app_insights_sample_rate == "adaptive"
+    flags = {**base, "app_insights_sample_rate": "0.5"}
+    assert resolve_settings(flags, {}, cwd=tmp_path).app_insights_sample_rate == 0.5
+    env = {"AKSML_APP_INSIGHTS_SAMPLE_RATE": " Adaptive "}
+    assert resolve_settings(base, env, cwd=tmp_path).app_insights_sample_rate == "adaptive"
+    with pytest.raises(WebserviceException, match="expected 'adaptive' or a number"):
+        resolve_settings({**base, "app_insights_sample_rate": "fast"}, {}, cwd=tmp_path)
+    with pytest.raises(WebserviceException, match="--app-insights-sample-rate"):
+        resolve_settings({**base, "app_insights_sample_rate": "1.5"}, {}, cwd=tmp_path)
+
+
+def test_the_server_builds_adaptive_telemetry_by_default(
+    tmp_path: Path, ingestion: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aksml.runtime.server import make_observability
+    from aksml.runtime.settings import resolve_settings
+
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", ingestion.connection_string)
+    for flags, adaptive in (({}, True), ({"app_insights_sample_rate": "1"}, False)):
+        settings = resolve_settings({"entry_script": str(script), **flags}, {}, cwd=tmp_path)
+        obs = make_observability(settings)
+        try:
+            assert obs.telemetry is not None
+            assert obs.telemetry.sampler.adaptive is adaptive
+        finally:
+            obs.close()

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from aksml.errors import WebserviceException
-from aksml.runtime.telemetry import FinishedRequest, Telemetry, telemetry_from_env
+from aksml.runtime.telemetry import (
+    FinishedRequest,
+    RequestSampler,
+    Telemetry,
+    telemetry_from_env,
+)
 
 
 def _of_type(envelopes: list[dict[str, Any]], base_type: str) -> list[dict[str, Any]]:
@@ -26,6 +31,7 @@ def test_requests_dependencies_exceptions_and_logs_arrive(ingestion: Any) -> Non
         {"APPLICATIONINSIGHTS_CONNECTION_STRING": ingestion.connection_string, "HOSTNAME": "pod-7"},
         service_name="iris-svc",
         service_version="3",
+        sample_rate=1.0,
     )
     assert telemetry is not None
     try:
@@ -92,6 +98,7 @@ def test_proxy_mode_records_an_http_dependency(ingestion: Any) -> None:
         service_version="1",
         upstream="http://127.0.0.1:8080/v1/models/m:predict",
         capture_logs=False,
+        sample_rate=1.0,
     )
     try:
         telemetry.request(
@@ -114,7 +121,11 @@ def test_bad_connection_string_is_one_clear_error() -> None:
 
 def test_nothing_secret_is_exported(ingestion: Any) -> None:
     telemetry = Telemetry(
-        ingestion.connection_string, service_name="s", service_version="1", capture_logs=False
+        ingestion.connection_string,
+        service_name="s",
+        service_version="1",
+        capture_logs=False,
+        sample_rate=1.0,
     )
     try:
         telemetry.request(
@@ -158,6 +169,7 @@ def test_a_full_queue_drops_and_counts(ingestion: Any) -> None:
         service_name="s",
         service_version="1",
         capture_logs=False,
+        sample_rate=1.0,
         max_pending=3,
     )
     try:
@@ -177,3 +189,82 @@ def test_a_full_queue_drops_and_counts(ingestion: Any) -> None:
         for r in _of_type(envelopes, "RequestData")
     )
     assert ids == ["q0", "q1", "q2"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_adaptive_sampling_exports_about_the_target_rate_with_whole_item_counts() -> None:
+    clock = FakeClock()
+    draws = iter([i / 997 % 1.0 for i in range(100_000)])  # evenly spread "random" numbers
+    sampler = RequestSampler(max_items_per_second=5, clock=clock, rand=lambda: next(draws))
+    kept: list[float] = []
+    for _ in range(10 * 1000):  # 10 s at 1000 requests/s
+        clock.now += 0.001
+        rate = sampler.sample()
+        if rate:
+            kept.append(rate)
+    # the first window (64 requests) goes out whole (the rate is not known yet), then ~5/s
+    assert 63 <= len(kept) <= 64 + 5 * 10 * 2
+    later = kept[64:]
+    assert later  # 1000/s over a target of 5/s: about 1 in 200, a whole number
+    assert all(100.0 / r == round(100.0 / r) and 195 <= 100.0 / r <= 205 for r in later)
+    assert sampler.sample(failed=True) == 100.0  # failures always go
+    # traffic drops to 2 requests/s: everything is exported again
+    for _ in range(20):
+        clock.now += 0.5
+        rate = sampler.sample()
+    assert rate == 100.0 and sampler.ratio == 1.0
+
+
+def test_fixed_sampling_keeps_its_fraction_and_failures() -> None:
+    every = RequestSampler(1.0)
+    assert all(every.sample() == 100.0 for _ in range(1000))
+    none = RequestSampler(0.0)
+    assert {none.sample() for _ in range(100)} == {0.0}
+    assert none.sample(failed=True) == 100.0
+    draws = iter([0.1, 0.3, 0.2, 0.9])
+    quarter = RequestSampler(0.25, rand=lambda: next(draws))
+    assert [quarter.sample() for _ in range(4)] == [25.0, 0.0, 25.0, 0.0]
+    with pytest.raises(ValueError):
+        RequestSampler(1.5)
+
+
+def test_adaptive_default_marks_sampled_items_and_always_sends_failures(ingestion: Any) -> None:
+    telemetry = telemetry_from_env(
+        {"APPLICATIONINSIGHTS_CONNECTION_STRING": ingestion.connection_string},
+        service_name="s",
+        service_version="1",
+    )
+    assert telemetry is not None and telemetry.sampler.adaptive
+    try:
+        # a burst far above 5/s: the sampler falls to a small fraction within 0.1 s
+        deadline = time.monotonic() + 0.5
+        sent = 0
+        while time.monotonic() < deadline:
+            telemetry.request(FinishedRequest(f"b{sent}", "POST", "/score", 200, time.time(), 1, 1))
+            sent += 1
+        for i in range(3):
+            telemetry.request(
+                FinishedRequest(f"f{i}", "POST", "/score", 502, time.time(), 1, 1, "boom")
+            )
+        telemetry.flush()
+        envelopes = ingestion.wait_for(
+            lambda e: sum(x["data"]["baseType"] == "ExceptionData" for x in e) == 3
+        )
+    finally:
+        telemetry.shutdown()
+    requests = _of_type(envelopes, "RequestData")
+    failed = [r for r in requests if r["data"]["baseData"]["responseCode"] == "502"]
+    assert len(failed) == 3 and all("sampleRate" not in r for r in failed)
+    sampled = [r for r in requests if "sampleRate" in r]
+    assert sampled, "the burst's later requests carry their sampling percentage"
+    for r in sampled:
+        keep_one_in = 100.0 / r["sampleRate"]
+        assert keep_one_in == round(keep_one_in) and keep_one_in > 1
+    assert len(requests) - 3 < sent / 2

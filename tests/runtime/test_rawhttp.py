@@ -118,6 +118,12 @@ def test_headers_and_form_as_gunicorn_gives_them(raw: Any) -> None:
     assert form.json() == {"form": {"a": "1", "b": "2"}, "url": f"{raw.url}/score?do=form"}
 
 
+def test_request_headers_parameter_with_rawhttp(raw: Any) -> None:
+    with raw.client() as client:
+        response = client.post("/score?do=request_headers", content=b"x", headers={"X-Q": "1"})
+    assert response.json() == {"request_headers": {"X-Q": "1"}, "same": True}
+
+
 def test_rawhttp_with_input_schema_fails_to_load(serve: Callable[..., Any]) -> None:
     server = serve("rawhttp_schema.py", ready=False)
     assert server.wait_exit() == c.EXIT_INIT_FAILED

@@ -3,7 +3,7 @@ local model uploads. Imports only ``pulumi`` (not ``pulumi_azure_native``), so t
 args module can reference them without the ``azure`` extra installed."""
 
 from collections.abc import Mapping, Sequence
-from typing import NotRequired, TypedDict
+from typing import NotRequired, Required, TypedDict
 
 import pulumi
 
@@ -17,6 +17,58 @@ class AzureModelArgs(TypedDict):
     """Local file or folder. A folder is uploaded file by file with its relative paths."""
     version: NotRequired[int]
     """Model version (default 1): the second path segment (``azureml-models/<name>/<version>``)."""
+
+
+class AzureImageArgs(TypedDict, total=False):
+    """Build the service image (the runtime image + the environment's pip requirements + the
+    source directory, from a generated Dockerfile) with pulumi-docker-build and push it to an
+    Azure Container Registry that the AKS cluster may pull from (AcrPull for its kubelet
+    identity). The service then runs that image instead of installing packages at pod start."""
+
+    registry_id: pulumi.Input[str]
+    """Resource id of an existing Azure Container Registry (default: create one)."""
+    registry_name: str
+    """Name of the registry to create (default: derived from the project, stack and name)."""
+    registry_sku: str
+    """SKU of the created registry: Basic (default), Standard or Premium."""
+    repository: str
+    """Image repository inside the registry (default: the service name)."""
+    push_credentials: str
+    """How the build logs in to push: ``admin`` (default; the registry's admin credentials from
+    listRegistryCredentials, kept secret; a created registry gets its admin user enabled) or
+    ``docker`` (the docker client's own login, e.g. ``az acr login``; nothing is listed)."""
+    platforms: Sequence[str]
+    """Platforms to build for (default ``["linux/amd64"]``)."""
+    grant_acr_pull: bool
+    """Grant the cluster's kubelet identity AcrPull on the registry (default true)."""
+
+
+class ImageSourceArgs(TypedDict, total=False):
+    """What goes into a built service image (``AzureServiceResources``' ``image_source``)."""
+
+    source_directory: Required[str]
+    """Local source directory: the build context, copied to ``/var/azureml-app/<its name>``."""
+    entry_script: Required[str]
+    """score.py path relative to ``source_directory`` (``AZUREML_ENTRY_SCRIPT`` in the image)."""
+    base_image: str
+    """The aksml runtime image to start from (default: the runtime image of this version)."""
+    pip_requirements: Sequence[str]
+    """Requirement lines installed into the runtime's virtualenv at build time."""
+    index_url: str
+    """A private package index (pip ``--index-url``)."""
+
+
+class TokenAuthApplicationArgs(TypedDict, total=False):
+    """An Entra ID app registration (pulumi-azuread) whose access tokens the service accepts
+    with token auth: issuer ``https://login.microsoftonline.com/<tenant>/v2.0``, audience the
+    app's client id or identifier URI."""
+
+    display_name: str
+    """Display name of the app registration (default: the service name)."""
+    identifier_uri: str
+    """Application ID URI (default ``api://<service name>``)."""
+    tenant_id: pulumi.Input[str]
+    """Tenant of the issuer (default: the tenant Pulumi runs in, from getClientConfig)."""
 
 
 class AzureArgs(TypedDict):
@@ -59,3 +111,10 @@ class AzureArgs(TypedDict):
     """Principal type of the identity running Pulumi: User (default) or ServicePrincipal."""
     tags: NotRequired[Mapping[str, str]]
     """Azure tags for every created Azure resource."""
+    image: NotRequired[AzureImageArgs]
+    """Build the service image (runtime + the environment's requirements + source_directory)
+    and push it to an Azure Container Registry the cluster can pull from; the pods then run
+    it instead of pip-installing at start. ``{}`` creates a registry with the defaults."""
+    token_auth_application: NotRequired[TokenAuthApplicationArgs]
+    """With ``token_auth_enabled``: create an Entra ID app registration and pass its issuer and
+    audience to the runtime (needs pulumi-azuread, in the ``azure`` extra)."""

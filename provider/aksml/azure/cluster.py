@@ -3,13 +3,15 @@ its user credentials (``listManagedClusterUserCredentials``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import containerservice
 
-from aksml.azure import naming
+from aksml.azure import image, naming
 from aksml.errors import WebserviceException
 
 _IssuerProfile = containerservice.outputs.ManagedClusterOIDCIssuerProfileResponse
@@ -27,6 +29,13 @@ class ClusterRef:
     """The cluster's Azure resource id: the Kubernetes provider's ``cluster_identifier``."""
     oidc_issuer_url: pulumi.Output[str]
     """The cluster's service-account token issuer (``oidcIssuerProfile.issuerURL``)."""
+    identity_profile: pulumi.Output[Mapping[str, Any] | None]
+    """The cluster's ``identityProfile`` (``kubeletidentity``: the identity nodes pull images
+    with); read through ``kubelet_object_id``."""
+
+    def kubelet_object_id(self) -> pulumi.Output[str]:
+        """Object id of the kubelet identity (an error when the cluster has none)."""
+        return self.identity_profile.apply(image.kubelet_object_id)
 
 
 def _issuer_url(
@@ -43,6 +52,7 @@ def cluster_from_resource(cluster: containerservice.ManagedCluster) -> ClusterRe
         resource_group_name=cluster.id.apply(naming.resource_group_of),
         id=cluster.id,
         oidc_issuer_url=cluster.oidc_issuer_profile.apply(_issuer_url),
+        identity_profile=cluster.identity_profile,
     )
 
 
@@ -61,6 +71,7 @@ def cluster_from_name(
         resource_group_name=pulumi.Output.from_input(resource_group_name),
         id=found.id,
         oidc_issuer_url=found.oidc_issuer_profile.apply(_issuer_url),
+        identity_profile=found.identity_profile,
     )
 
 
@@ -81,6 +92,7 @@ def cluster_from_id(
         resource_group_name=resource_group,
         id=resource_id,
         oidc_issuer_url=found.oidc_issuer_profile.apply(_issuer_url),
+        identity_profile=found.identity_profile,
     )
 
 

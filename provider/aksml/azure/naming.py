@@ -296,3 +296,30 @@ def blob_csi_volume(
             },
         },
     }
+
+
+# --- token auth (Entra ID) ---
+ENTRA_LOGIN_HOST: Final = "https://login.microsoftonline.com"
+"""Entra ID authority host (public cloud)."""
+_TENANT_RE = re.compile(r"^[0-9a-fA-F-]{36}$|^[A-Za-z0-9.-]+$")
+
+
+def entra_issuer(tenant_id: str) -> str:
+    """The ``iss`` of Entra ID v2 access tokens for ``tenant_id``."""
+    if not tenant_id or not _TENANT_RE.match(tenant_id):
+        raise WebserviceException(f"Invalid Entra ID tenant {tenant_id!r}.")
+    return f"{ENTRA_LOGIN_HOST}/{tenant_id}/v2.0"
+
+
+def default_identifier_uri(name: str) -> str:
+    """Default Application ID URI of a service's app registration."""
+    return f"api://{name}"
+
+
+def validate_identifier_uri(uri: str) -> str:
+    """``uri`` if Entra ID accepts it as an Application ID URI (``api://`` or ``https://``)."""
+    if not re.match(r"^(api|https)://[^\s/]+(/[^\s]*)?$", uri):
+        raise WebserviceException(
+            f"Invalid identifier_uri {uri!r}: use api://<name> or https://<verified domain>/..."
+        )
+    return uri

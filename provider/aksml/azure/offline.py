@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Any, Final
 
+KUBELET_KEY: Final = "kubeletidentity"
 SUBSCRIPTION: Final = "00000000-0000-0000-0000-000000000000"
 """Subscription id of every rendered Azure resource id."""
 ZERO_GUID: Final = "00000000-0000-0000-0000-000000000000"
@@ -36,12 +37,25 @@ _PROVIDERS: Final = {
         "Microsoft.ContainerService/managedClusters",
         "resourceName",
     ),
+    "azure-native:containerregistry:Registry": (
+        "Microsoft.ContainerRegistry/registries",
+        "registryName",
+    ),
 }
+IMAGE_DIGEST: Final = "sha256:" + "0" * 64
+"""Digest of every image "built" during a render (nothing is built)."""
 
 
 def resource_state(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(id, state) for an azure-native resource registered during a render."""
     state = dict(inputs)
+    if typ == "docker-build:index:Image":
+        tags = inputs.get("tags") or []
+        state |= {"digest": IMAGE_DIGEST, "ref": f"{tags[0]}@{IMAGE_DIGEST}" if tags else ""}
+        return f"{name}-id", state
+    if typ.startswith("azuread:"):
+        state |= {"clientId": ZERO_GUID, "objectId": ZERO_GUID}
+        return ZERO_GUID, state
     if typ == "azure-native:resources:ResourceGroup":
         group = str(inputs.get("resourceGroupName") or name)
         state["name"] = group
@@ -59,6 +73,9 @@ def resource_state(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, di
         state["connectionString"] = f"InstrumentationKey={ZERO_GUID}"
     elif typ == "azure-native:containerservice:ManagedCluster":
         state["oidcIssuerProfile"] = {"enabled": True, "issuerURL": ISSUER}
+        state["identityProfile"] = {KUBELET_KEY: {"objectId": ZERO_GUID}}
+    elif typ == "azure-native:containerregistry:Registry":
+        state["loginServer"] = f"{own_name.lower()}.azurecr.io"
     return rid, state
 
 
@@ -77,7 +94,10 @@ def invoke_result(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
             "id": rid,
             "name": name,
             "oidcIssuerProfile": {"enabled": True, "issuerURL": ISSUER},
+            "identityProfile": {KUBELET_KEY: {"objectId": ZERO_GUID}},
         }
+    if token == "azure-native:containerregistry:listRegistryCredentials":
+        return {"username": "render", "passwords": [{"name": "password", "value": "render"}]}
     if token == "azure-native:authorization:getClientConfig":
         return {
             "clientId": ZERO_GUID,

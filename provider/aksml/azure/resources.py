@@ -14,14 +14,21 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
+    containerregistry,
     containerservice,
     managedidentity,
     operationalinsights,
     storage,
 )
 
+from aksml.azure import image as images
 from aksml.azure import naming
-from aksml.azure.args import AzureModelArgs
+from aksml.azure.args import (
+    AzureImageArgs,
+    AzureModelArgs,
+    ImageSourceArgs,
+    TokenAuthApplicationArgs,
+)
 from aksml.azure.cluster import (
     ClusterRef,
     cluster_from_id,
@@ -30,6 +37,8 @@ from aksml.azure.cluster import (
 )
 from aksml.azure.cluster import kubernetes_provider as build_kubernetes_provider
 from aksml.errors import WebserviceException
+from aksml.plan.code import load_code
+from aksml.plan.settings import DEFAULT_IMAGE
 
 TYPE_TOKEN = "aksml:index:AzureServiceResources"
 
@@ -89,6 +98,15 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     interactive ``az login``) or ``ServicePrincipal`` (CI with a service principal or identity)."""
     tags: Mapping[str, str]
     """Azure tags for every created Azure resource."""
+    image: AzureImageArgs
+    """Build the service image from a generated Dockerfile (pulumi-docker-build), push it to
+    an Azure Container Registry (created here or given) and grant the cluster's kubelet
+    identity AcrPull on it. Needs ``image_source``."""
+    image_source: ImageSourceArgs
+    """What goes into the built image: source directory, entry script, pip requirements."""
+    token_auth_application: TokenAuthApplicationArgs
+    """Create an Entra ID app registration (pulumi-azuread) for token auth; its issuer and
+    audience become the ``token_issuer`` and ``token_audience`` outputs."""
 
 
 class _Account:
@@ -124,6 +142,84 @@ def _grant(
         ),
         scope=account_id.apply(lambda i: naming.container_scope(i, container_name)),
         opts=opts,
+    )
+
+
+class _ImagePlan:
+    """The image build, decided from the args alone: the Dockerfile, tag and registry."""
+
+    def __init__(
+        self,
+        name: str,
+        args: AzureImageArgs,
+        source: ImageSourceArgs | None,
+        has_cluster: bool,
+    ) -> None:
+        self.args = args
+        given: Mapping[str, Any] = source or {}
+        missing = [k for k in ("source_directory", "entry_script") if not given.get(k)]
+        if source is None or missing:
+            raise WebserviceException(
+                f"Error, the image build needs image_source {' and '.join(missing)}."
+            )
+        self.source_directory = source["source_directory"]
+        entry, bundle = load_code(source["entry_script"], self.source_directory)
+        self.directory_name = bundle.directory_name
+        self.entry_script = entry
+        self.dockerfile = images.dockerfile(
+            images.ImageRecipe(
+                base_image=source.get("base_image", DEFAULT_IMAGE),
+                directory_name=bundle.directory_name,
+                entry_script=entry,
+                pip_requirements=tuple(source.get("pip_requirements", ())),
+                index_url=source.get("index_url"),
+            )
+        )
+        self.tag = images.content_tag(self.dockerfile, bundle.files)
+        """Content tag: changes exactly when the Dockerfile or a source file changes."""
+        self.repository = images.validate_repository(args.get("repository", name.lower()))
+        self.push_credentials = images.push_credentials(args.get("push_credentials", "admin"))
+        import pulumi_docker_build as docker_build  # the 'azure' extra
+
+        chosen = images.platforms(args.get("platforms"))
+        try:
+            self.platforms = [docker_build.Platform(p) for p in chosen]
+        except ValueError:
+            raise WebserviceException(
+                f"Unsupported platforms {chosen}: use e.g. linux/amd64 or linux/arm64."
+            ) from None
+        self.sku = args.get("registry_sku", "Basic")
+        if self.sku not in {"Basic", "Standard", "Premium"}:
+            raise WebserviceException(
+                f"Invalid registry_sku {self.sku!r}: use Basic, Standard or Premium."
+            )
+        self.registry_name = images.validate_registry_name(
+            args.get(
+                "registry_name",
+                images.registry_name(name, f"{pulumi.get_project()}/{pulumi.get_stack()}"),
+            )
+        )
+        self.grant_acr_pull = bool(args.get("grant_acr_pull", True))
+        if self.grant_acr_pull and not has_cluster:
+            raise WebserviceException(
+                "Granting AcrPull needs the AKS cluster (its kubelet identity): set "
+                "compute_target_name, cluster_id or cluster, or grant_acr_pull to false."
+            )
+
+
+def _registry_username(result: containerregistry.ListRegistryCredentialsResult) -> str:
+    if not result.username:
+        raise WebserviceException("The container registry returned no admin user name.")
+    return result.username
+
+
+def _registry_password(result: containerregistry.ListRegistryCredentialsResult) -> str:
+    for entry in result.passwords or []:
+        if entry.value:
+            return entry.value
+    raise WebserviceException(
+        "The container registry returned no admin password: enable its admin user or use "
+        "push_credentials 'docker'."
     )
 
 
@@ -199,6 +295,16 @@ class _Plan:
                 raise WebserviceException(
                     f"Workload identity needs {' and '.join(missing)} (the federated subject)."
                 )
+        self.image = (
+            _ImagePlan(name, args["image"], args.get("image_source"), has_cluster)
+            if "image" in args
+            else None
+        )
+        self.token_app = args.get("token_auth_application")
+        if self.token_app is not None:
+            naming.validate_identifier_uri(
+                self.token_app.get("identifier_uri", naming.default_identifier_uri(name))
+            )
         if self.app_insights_secret and "namespace" not in args:
             raise WebserviceException(
                 "enable_app_insights needs namespace (for the connection-string Secret)."
@@ -265,6 +371,18 @@ class AzureServiceResources(pulumi.ComponentResource):
     (for ``blobfuse_enabled``)."""
     data_collection_blob_url: pulumi.Output[str | None]
     """URL of the ``modeldata`` container (the runtime's blob sink)."""
+    image_ref: pulumi.Output[str | None]
+    """The pushed service image, ``<login server>/<repository>:<tag>@<digest>``."""
+    registry_login_server: pulumi.Output[str | None]
+    """Login server of the container registry (``<name>.azurecr.io``)."""
+    registry_id: pulumi.Output[str | None]
+    """Resource id of the container registry."""
+    token_issuer: pulumi.Output[str | None]
+    """Token auth issuer: ``https://login.microsoftonline.com/<tenant>/v2.0``."""
+    token_audience: pulumi.Output[str | None]
+    """Token auth audiences: ``<app client id>,<identifier URI>``."""
+    token_application_client_id: pulumi.Output[str | None]
+    """Client id of the Entra ID app registration."""
 
     def __init__(
         self,
@@ -293,7 +411,12 @@ class AzureServiceResources(pulumi.ComponentResource):
         build_provider = bool(args.get("kubernetes_provider_enabled", True)) and (
             self.get_provider("kubernetes::Provider") is None
         )
-        cluster = plan.cluster(rg, self) if build_provider or plan.needs_identity else None
+        needs_cluster = (
+            build_provider
+            or plan.needs_identity
+            or (plan.image is not None and plan.image.grant_acr_pull)
+        )
+        cluster = plan.cluster(rg, self) if needs_cluster else None
         self.kubernetes_provider = None
         if cluster is not None and build_provider:
             self.kubernetes_provider = build_kubernetes_provider(
@@ -404,6 +527,20 @@ class AzureServiceResources(pulumi.ComponentResource):
                     lambda a: naming.container_url(a, naming.MODEL_DATA_CONTAINER)
                 )
 
+        # --- the service image ---
+        self.image_ref = none
+        self.registry_login_server = none
+        self.registry_id = none
+        if plan.image is not None:
+            self._image(name, plan.image, args, tags, cluster)
+
+        # --- token auth: an Entra ID app registration ---
+        self.token_issuer = none
+        self.token_audience = none
+        self.token_application_client_id = none
+        if plan.token_app is not None:
+            self._token_application(name, plan.token_app)
+
         self.register_outputs(
             {
                 "cluster_id": self.cluster_id,
@@ -419,8 +556,113 @@ class AzureServiceResources(pulumi.ComponentResource):
                 "model_blob_urls": self.model_blob_urls,
                 "model_volume": self.model_volume,
                 "data_collection_blob_url": self.data_collection_blob_url,
+                "image_ref": self.image_ref,
+                "registry_login_server": self.registry_login_server,
+                "registry_id": self.registry_id,
+                "token_issuer": self.token_issuer,
+                "token_audience": self.token_audience,
+                "token_application_client_id": self.token_application_client_id,
             }
         )
+
+    def _image(
+        self,
+        name: str,
+        plan: _ImagePlan,
+        args: AzureServiceResourcesArgs,
+        tags: dict[str, str],
+        cluster: ClusterRef | None,
+    ) -> None:
+        import pulumi_docker_build as docker_build  # the 'azure' extra
+
+        child = pulumi.ResourceOptions(parent=self)
+        existing = plan.args.get("registry_id")
+        after: list[pulumi.Resource] = []
+        if existing is not None:
+            registry_id = pulumi.Output.from_input(existing)
+            registry_name = registry_id.apply(naming.resource_name_of)
+            registry_group = registry_id.apply(naming.resource_group_of)
+            server = registry_name.apply(images.login_server)
+        else:
+            registry = containerregistry.Registry(
+                f"{name}-acr",
+                registry_name=plan.registry_name,
+                resource_group_name=args["resource_group_name"],
+                location=args.get("location"),
+                sku={"name": plan.sku},
+                admin_user_enabled=plan.push_credentials == "admin",
+                tags=tags,
+                opts=child,
+            )
+            after.append(registry)
+            registry_id = registry.id
+            registry_name = registry.name  # waits for the registry before listing credentials
+            registry_group = pulumi.Output.from_input(args["resource_group_name"])
+            server = registry.login_server
+        registries: list[docker_build.RegistryArgsDict] | None = None
+        if plan.push_credentials == "admin":
+            credentials = containerregistry.list_registry_credentials_output(
+                registry_name=registry_name,
+                resource_group_name=registry_group,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            registries = [
+                {
+                    "address": server,
+                    "username": credentials.apply(_registry_username),
+                    "password": pulumi.Output.secret(credentials.apply(_registry_password)),
+                }
+            ]
+        repository, tag = plan.repository, plan.tag
+        built = docker_build.Image(
+            f"{name}-image",
+            context={"location": plan.source_directory},
+            dockerfile={"inline": plan.dockerfile},
+            platforms=plan.platforms,
+            push=True,
+            build_on_preview=False,
+            registries=registries,
+            tags=[server.apply(lambda s: images.image_tag(s, repository, tag))],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+        if plan.grant_acr_pull:
+            assert cluster is not None  # checked by _ImagePlan
+            authorization.RoleAssignment(
+                f"{name}-acr-pull",
+                principal_id=cluster.kubelet_object_id(),
+                principal_type="ServicePrincipal",
+                role_definition_id=registry_id.apply(
+                    lambda i: naming.role_definition_id(naming.subscription_of(i), images.ACR_PULL)
+                ),
+                scope=registry_id,
+                opts=child,
+            )
+        self.image_ref = built.ref
+        self.registry_login_server = server
+        self.registry_id = registry_id
+
+    def _token_application(self, name: str, app_args: TokenAuthApplicationArgs) -> None:
+        import pulumi_azuread as azuread  # the 'azure' extra
+
+        identifier_uri = app_args.get("identifier_uri", naming.default_identifier_uri(name))
+        application = azuread.Application(
+            f"{name}-app",
+            display_name=app_args.get("display_name", name),
+            identifier_uris=[identifier_uri],
+            sign_in_audience="AzureADMyOrg",
+            api={"requested_access_token_version": 2},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        tenant: pulumi.Input[str] | None = app_args.get("tenant_id")
+        if tenant is None:
+            tenant = authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(parent=self)
+            ).tenant_id
+        self.token_issuer = pulumi.Output.from_input(tenant).apply(naming.entra_issuer)
+        self.token_audience = application.client_id.apply(
+            lambda client_id: f"{client_id},{identifier_uri}"
+        )
+        self.token_application_client_id = application.client_id
 
     def _storage_account(
         self,

@@ -5,16 +5,18 @@ files, and the Kubernetes provider for the cluster."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from aksml.azure import naming
-from aksml.azure.args import AzureArgs
+from aksml.azure.args import AzureArgs, ImageSourceArgs, TokenAuthApplicationArgs
 from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesArgs
 from aksml.errors import WebserviceException
 from aksml.plan import placeholder
-from aksml.plan.inputs import v1_configuration
+from aksml.plan.inputs import environment_spec, v1_configuration
+from aksml.plan.settings import DEFAULT_IMAGE
 from aksml.plan.webservice import namespace_of
 from aksml.spec.names import validate_service_name
 
@@ -88,6 +90,26 @@ def attach_azure(
                 args["cluster_resource_group_name"] = azure["cluster_resource_group_name"]
     if "kubernetes_provider_enabled" in azure:
         args["kubernetes_provider_enabled"] = azure["kubernetes_provider_enabled"]
+    if "image" in azure:
+        args["image"] = {"repository": name, **azure["image"]}
+        args["image_source"] = _image_source(plain)
+    if "token_auth_application" in azure:
+        if not resolved.token_auth_enabled:
+            raise WebserviceException(
+                "Error, azure.token_auth_application needs token_auth_enabled=True (the "
+                "app registration is created only for token auth)."
+            )
+        if plain.get("token_issuer") or plain.get("token_audience"):
+            raise WebserviceException(
+                "Error, give either token_issuer/token_audience or "
+                "azure.token_auth_application, not both."
+            )
+        application: TokenAuthApplicationArgs = {
+            "display_name": name,
+            "identifier_uri": naming.default_identifier_uri(name),
+            **azure["token_auth_application"],
+        }
+        args["token_auth_application"] = application
     resources = AzureServiceResources(f"{name}-azure", args, pulumi.ResourceOptions(parent=parent))
     _fill(name, azure, resources, plain, deferred)
     providers = (
@@ -98,6 +120,44 @@ def attach_azure(
     return resources, pulumi.ResourceOptions(
         parent=parent, providers=providers, depends_on=[resources]
     )
+
+
+def _image_source(plain: dict[str, Any]) -> ImageSourceArgs:
+    """The image build for the service's own code and environment (validated here, before
+    any Azure resource is registered)."""
+    base = plain.get("image") or DEFAULT_IMAGE
+    if not isinstance(base, str) or base.startswith("${aksml:"):
+        raise WebserviceException(
+            "Error, with azure.image the image argument is the build's base image and must be "
+            "a plain value."
+        )
+    if plain.get("code_in_image"):
+        raise WebserviceException(
+            "Error, azure.image builds the code into the image: drop code_in_image."
+        )
+    if plain.get("runtime_mode") == "proxy":
+        raise WebserviceException(
+            "Error, azure.image builds the in-process runtime image; runtime_mode 'proxy' "
+            "runs your own model-server image."
+        )
+    entry, source = plain.get("entry_script"), plain.get("source_directory")
+    if not entry or not source:
+        raise WebserviceException("Error, azure.image needs entry_script and source_directory.")
+    if Path(str(source)).name in ("", ".", ".."):
+        raise WebserviceException(
+            f"Error, with azure.image source_directory {source!r} must end with the folder's "
+            "name (it names the code's directory in the image)."
+        )
+    requirements = environment_spec(plain.get("environment") or {})
+    build: ImageSourceArgs = {
+        "source_directory": str(source),
+        "entry_script": str(entry),
+        "base_image": base,
+        "pip_requirements": list(requirements.pip_requirements),
+    }
+    if requirements.index_url:
+        build["index_url"] = requirements.index_url
+    return build
 
 
 def _defer(
@@ -129,6 +189,14 @@ def _fill(
         )
     if resources.has_data_container:
         _defer("data_collection_blob_url", resources.data_collection_blob_url, plain, deferred)
+    if "image" in azure:
+        # the built image holds the code and the environment: no ConfigMap, no pip init
+        _defer("image", resources.image_ref, plain, deferred)
+        plain["code_in_image"] = True
+        plain.pop("environment", None)
+    if "token_auth_application" in azure:
+        _defer("token_issuer", resources.token_issuer, plain, deferred)
+        _defer("token_audience", resources.token_audience, plain, deferred)
     uploads = azure.get("models", [])
     if uploads:
         base = resources.planned_model_container_url

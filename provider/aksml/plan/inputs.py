@@ -133,6 +133,12 @@ def _requirements(environment: Mapping[str, Any], base: Path) -> EnvironmentSpec
     return EnvironmentSpec(pip_requirements=tuple(lines), index_url=environment.get("index_url"))
 
 
+def environment_spec(environment: Mapping[str, Any], base: Path | None = None) -> EnvironmentSpec:
+    """The requirement lines of an ``environment`` argument (``requirements_file`` read
+    relative to ``base``, default: the working directory)."""
+    return _requirements(environment, base or Path.cwd())
+
+
 def workload_from(args: Mapping[str, Any], base: Path | None = None) -> WorkloadSettings:
     """WorkloadSettings from the non-v1 arguments; files (code, requirements) are read
     relative to ``base`` (default: the working directory)."""

@@ -28,7 +28,6 @@ stops accepting, drains the buffer completely into the sink and closes it (SIGTE
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import re
@@ -36,12 +35,13 @@ import socket
 import threading
 import time
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
+
+import orjson
 
 from aksml.errors import WebserviceException
 
@@ -152,21 +152,12 @@ class DirectorySink:
         return f"directory {self.root}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """One request as the request path hands it over (raw bytes; serialised later)."""
-
-    time: float
-    request_id: str
-    status: int
-    input: bytes
-    input_size: int
-    output: bytes | None
-    output_size: int
-
-    @property
-    def weight(self) -> int:
-        return len(self.input) + (len(self.output) if self.output is not None else 0) + 256
+_Pending = tuple[float, str, int, bytes, int, "bytes | None", int]
+"""One request as the request path hands it over (raw bytes; serialised by the writer):
+``(time, request_id, status, input, input_size, output, output_size)`` -- a plain tuple, the
+cheapest thing to build on the request path."""
+_RECORD_OVERHEAD: Final = 256
+"""Bytes counted per buffered request on top of its payloads (buffer bound)."""
 
 
 @dataclass
@@ -185,40 +176,48 @@ class CollectorStats:
     """Successful sink appends."""
 
 
-def _fragment(raw: bytes, size: int, key: str) -> tuple[bytes, bool]:
+def _fragment(raw: bytes, size: int, key: bytes) -> tuple[bytes, bool]:
     """``"<key>":<value>`` (plus markers) for one payload, and whether it was truncated.
 
     Valid JSON is embedded as sent (only its CR/LF whitespace turned into spaces, so the line
-    stays one line) -- no parse-and-re-encode of large payloads; other UTF-8 text becomes a JSON
-    string; anything else base64 with ``"<key>Encoding": "base64"``. A truncated payload keeps
-    its first bytes as a string plus ``"<key>Truncated": {"originalBytes", "keptBytes"}``.
+    stays one line) -- validated by ``orjson`` (strict JSON: no ``NaN``), never re-encoded;
+    other UTF-8 text becomes a JSON string; anything else base64 with
+    ``"<key>Encoding": "base64"``. A truncated payload keeps its first bytes as a string plus
+    ``"<key>Truncated": {"originalBytes", "keptBytes"}``.
     """
-    name = b'"' + key.encode() + b'":'
+    name = b'"' + key + b'":'
     if len(raw) < size:
         text = raw.decode("utf-8", errors="replace")
-        marker = b',"%sTruncated":{"originalBytes":%d,"keptBytes":%d}' % (
-            key.encode(),
-            size,
-            len(raw),
-        )
+        marker = b',"%sTruncated":{"originalBytes":%d,"keptBytes":%d}' % (key, size, len(raw))
         return name + _string(text) + marker, True
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if b"\n" in raw or b"\r" in raw:
+            raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+        return name + raw, False
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         encoded = base64.b64encode(raw)
-        return name + b'"' + encoded + b'","' + key.encode() + b'Encoding":"base64"', False
-    if text.strip():
-        try:
-            json.loads(text)
-        except ValueError:
-            pass
-        else:
-            return name + raw.replace(b"\r", b" ").replace(b"\n", b" "), False
+        return name + b'"' + encoded + b'","' + key + b'Encoding":"base64"', False
     return name + _string(text), False
 
 
 def _string(text: str) -> bytes:
-    return json.dumps(text, ensure_ascii=False).encode()
+    """``text`` as a JSON string (UTF-8, not ASCII-escaped)."""
+    return orjson.dumps(text)
+
+
+class _SlowPath(Exception):
+    """Internal: a payload that needs :func:`_fragment` (not plain valid single-line JSON)."""
+
+
+_INPUT_KEY: Final = b"input"
+_PREDICTION_KEY: Final = b"prediction"
+_ERROR_KEY: Final = b"error"
 
 
 class DataCollector:
@@ -263,15 +262,10 @@ class DataCollector:
         self._clock = clock
         self._prefix = "/".join(_segment(s) for s in (service, *model_partition(self.models)))
         models_json = [{"name": m.name, "version": m.version} for m in self.models]
-        self._common = (
-            b',"service":'
-            + _string(service)
-            + b',"models":'
-            + json.dumps(models_json, separators=(",", ":"), ensure_ascii=False).encode()
-        )
+        self._common = b',"service":' + _string(service) + b',"models":' + orjson.dumps(models_json)
         self._paths: dict[tuple[str, int], str] = {}
         self._threshold = round(sample_rate * _SAMPLE_SCALE)
-        self._pending: deque[_Pending] = deque()
+        self._pending: list[_Pending] = []
         self._pending_bytes = 0
         self._cond = threading.Condition(threading.Lock())
         self._closing = False
@@ -301,19 +295,28 @@ class DataCollector:
         none). Returns False when the request is not collected (sampled out, buffer full or
         collector closed); drops are counted in :attr:`stats`.
         """
-        if not self.sampled(request_id):
+        if self._threshold < _SAMPLE_SCALE and not self.sampled(request_id):
             return False
         limit = self.max_record_bytes
-        item = _Pending(
-            time=self._clock() if at is None else at,
-            request_id=request_id,
-            status=status,
-            input=input[:limit] if len(input) > limit else input,
-            input_size=len(input),
-            output=output[:limit] if output is not None and len(output) > limit else output,
-            output_size=len(output) if output is not None else 0,
+        input_size = len(input)
+        if input_size > limit:
+            input = input[:limit]
+        if output is None:
+            output_size = 0
+        else:
+            output_size = len(output)
+            if output_size > limit:
+                output = output[:limit]
+        weight = min(input_size, limit) + min(output_size, limit) + _RECORD_OVERHEAD
+        item = (
+            self._clock() if at is None else at,
+            request_id,
+            status,
+            input,
+            input_size,
+            output,
+            output_size,
         )
-        weight = item.weight
         with self._cond:
             if self._closing:
                 self.stats.dropped["closed"] += 1
@@ -374,8 +377,8 @@ class DataCollector:
 
     def _take(self) -> list[_Pending]:
         with self._cond:
-            batch = list(self._pending)
-            self._pending.clear()
+            batch = self._pending
+            self._pending = []
             self._pending_bytes = 0
         return batch
 
@@ -383,13 +386,66 @@ class DataCollector:
         batch = self._take()
         if not batch:
             return
-        files: dict[tuple[str, str], list[bytes]] = {}
-        for item in batch:
-            hour = int(item.time // 3600)
-            inputs, predictions = self._lines(item)
-            files.setdefault((INPUTS, self._path(INPUTS, hour)), []).append(inputs)
-            files.setdefault((PREDICTIONS, self._path(PREDICTIONS, hour)), []).append(predictions)
-        for (designation, path), lines in files.items():
+        # one list of line pieces per partition file, joined once per append
+        files: dict[str, tuple[str, list[bytes]]] = {}
+        hour = -1
+        inputs: list[bytes] = []
+        predictions: list[bytes] = []
+        second = -1
+        stamp_head = b""
+        common = self._common
+        truncated = 0
+        fragment = _fragment
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        for at, request_id, status, raw_in, in_size, raw_out, out_size in batch:
+            whole = int(at)
+            if whole != second:
+                second = whole
+                stamp_head = (
+                    b'{"time":"' + time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)).encode()
+                )
+                if whole // 3600 != hour:
+                    hour = whole // 3600
+                    inputs = self._file(files, INPUTS, hour)
+                    predictions = self._file(files, PREDICTIONS, hour)
+            head = b'%s.%06dZ","requestId":%s%s,' % (
+                stamp_head,
+                min(int((at - whole) * 1e6 + 0.5), 999_999),
+                orjson.dumps(request_id),
+                common,
+            )
+            # fast path (inlined): a complete payload that is valid single-line JSON
+            try:
+                if in_size != len(raw_in) or b"\n" in raw_in or b"\r" in raw_in:
+                    raise _SlowPath
+                loads(raw_in)
+            except (_SlowPath, decode_error):
+                body, cut = fragment(raw_in, in_size, _INPUT_KEY)
+                truncated += cut
+                inputs.append(head + body + b"}\n")
+            else:
+                inputs.append(head + b'"input":' + raw_in + b"}\n")
+            if 200 <= status < 300:
+                key, name = _PREDICTION_KEY, b'"status":%d,"prediction":' % status
+            else:
+                key, name = _ERROR_KEY, b'"status":%d,"error":' % status
+            if raw_out is None:
+                predictions.append(head + name + b"null}\n")
+                continue
+            try:
+                if out_size != len(raw_out) or b"\n" in raw_out or b"\r" in raw_out:
+                    raise _SlowPath
+                loads(raw_out)
+            except (_SlowPath, decode_error):
+                body, cut = fragment(raw_out, out_size, key)
+                truncated += cut
+                predictions.append(b'%s"status":%d,%s}\n' % (head, status, body))
+            else:
+                predictions.append(head + name + raw_out + b"}\n")
+        if truncated:
+            self.stats.truncated += truncated
+        for path, (designation, lines) in files.items():
             try:
                 self.sink.append(path, b"".join(lines))
             except Exception:
@@ -400,6 +456,16 @@ class DataCollector:
             else:
                 self.stats.written += len(lines)
                 self.stats.batches += 1
+
+    def _file(
+        self, files: dict[str, tuple[str, list[bytes]]], designation: str, hour: int
+    ) -> list[bytes]:
+        """The line list of one partition file in this drain (created on first use)."""
+        path = self._path(designation, hour)
+        entry = files.get(path)
+        if entry is None:
+            entry = files[path] = (designation, [])
+        return entry[1]
 
     def _path(self, designation: str, hour: int) -> str:
         """Partition file of one designation and UTC hour (hours since the epoch); cached."""
@@ -415,30 +481,6 @@ class DataCollector:
                 self._paths.clear()
             self._paths[key] = path
         return path
-
-    def _lines(self, item: _Pending) -> tuple[bytes, bytes]:
-        """The input line and the prediction line of one request."""
-        stamp = datetime.fromtimestamp(item.time, UTC).isoformat(timespec="microseconds")
-        head = (
-            b'{"time":"'
-            + stamp.replace("+00:00", "Z").encode()
-            + b'","requestId":'
-            + _string(item.request_id)
-            + self._common
-        )
-        body, cut = _fragment(item.input, item.input_size, "input")
-        truncated = int(cut)
-        inputs = head + b"," + body + b"}\n"
-        key = "prediction" if 200 <= item.status < 300 else "error"
-        if item.output is None:
-            body = b'"' + key.encode() + b'":null'
-        else:
-            body, cut = _fragment(item.output, item.output_size, key)
-            truncated += cut
-        predictions = head + b',"status":%d,' % item.status + body + b"}\n"
-        if truncated:
-            self.stats.truncated += truncated
-        return inputs, predictions
 
 
 class DataCollectionMetrics:

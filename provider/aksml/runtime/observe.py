@@ -27,7 +27,7 @@ from aksml.runtime.datacollect import (
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from prometheus_client import CollectorRegistry
 
-    from aksml.runtime.telemetry import Telemetry
+    from aksml.runtime.telemetry import SampleRate, Telemetry
 
 log = logging.getLogger("aksml.observe")
 
@@ -117,8 +117,11 @@ class ObservabilityConfig:
     """Writer interval."""
     access_log: bool = False
     """One JSON line per request on stdout."""
-    app_insights_sample_rate: float = 1.0
-    """Fraction of requests exported to Application Insights."""
+    app_insights_sample_rate: SampleRate = "adaptive"
+    """Requests exported to Application Insights: ``"adaptive"`` (about
+    ``app_insights_max_items_per_second`` per second) or a fixed fraction (1 = every request)."""
+    app_insights_max_items_per_second: float = 5.0
+    """Adaptive sampling target (exported requests per second and process)."""
     upstream: str | None = None
     """Proxy-mode upstream (its calls are HTTP dependencies in telemetry)."""
 
@@ -182,21 +185,36 @@ class Observability:
             service_version=version,
             upstream=config.upstream,
             sample_rate=config.app_insights_sample_rate,
+            max_items_per_second=config.app_insights_max_items_per_second,
         )
         access_log = AccessLog() if config.access_log else None
         return cls(collector=collector, telemetry=telemetry, access_log=access_log)
 
     @property
     def observers(self) -> list[Observer]:
-        """One request observer per enabled feature (empty when everything is off)."""
-        found: list[Observer] = []
+        """The request observer when any feature is on (one call per request serves them
+        all), else an empty list."""
+        if self.access_log is None and self.telemetry is None and self.collector is None:
+            return []
+        return [self._observe]
+
+    def _observe(self, record: FinishedRecord) -> None:
+        # each feature guarded on its own: one failing must not starve the others
         if self.access_log is not None:
-            found.append(self._log_access)
+            try:
+                self._log_access(record)
+            except Exception:
+                log.exception("access log failed for request %s", record.request_id)
         if self.telemetry is not None:
-            found.append(self._send_telemetry)
+            try:
+                self._send_telemetry(record)
+            except Exception:
+                log.exception("telemetry failed for request %s", record.request_id)
         if self.collector is not None:
-            found.append(self._collect)
-        return found
+            try:
+                self._collect(record)
+            except Exception:
+                log.exception("data collection failed for request %s", record.request_id)
 
     def _collect(self, record: FinishedRecord) -> None:
         collector = self.collector
@@ -206,19 +224,27 @@ class Observability:
         collector.offer(record.request_id, data, record.output, record.status, at=record.started_at)
 
     def _send_telemetry(self, record: FinishedRecord) -> None:
-        from aksml.runtime.telemetry import FinishedRequest
+        telemetry = self.telemetry
+        if telemetry is None:
+            return
+        status = record.status
+        # a failed run() is always exported; a refusal (503 before run()) is sampled like a 200
+        failed = status >= 500 and not _was_rejected(record)
+        rate = telemetry.sampler.sample(failed)
+        if rate:
+            from aksml.runtime.telemetry import FinishedRequest
 
-        if self.telemetry is not None:
-            self.telemetry.request(
+            telemetry.enqueue(
                 FinishedRequest(
                     request_id=record.request_id,
                     method=record.method,
                     path=record.path,
-                    status=record.status,
+                    status=status,
                     started_at=record.started_at,
                     total_ms=record.total_ms,
                     run_ms=record.run_ms,
                     error=record.error,
+                    sample_rate=rate,
                 )
             )
 

@@ -83,8 +83,9 @@ class RuntimeSettings:
     """Data-collection buffer bound (None: the collector's default)."""
     data_collection_flush_ms: int | None = None
     """Data-collection writer interval in ms (None: the collector's default, 1000)."""
-    app_insights_sample_rate: float | None = None
-    """Fraction of requests exported to Application Insights (None: all)."""
+    app_insights_sample_rate: float | Literal["adaptive"] = "adaptive"
+    """Requests exported to Application Insights: ``"adaptive"`` (the default: about 5 per
+    second, each carrying its sampling rate) or a fixed fraction (1: every request)."""
     access_log: bool = False
     """One JSON line per scoring request on stdout."""
     service_version: str | None = None
@@ -155,6 +156,15 @@ def _fraction(setting: c.RuntimeSetting, value: object) -> float:
     return number
 
 
+def _sample_rate(setting: c.RuntimeSetting, value: object) -> float | Literal["adaptive"]:
+    if str(value).strip().lower() == "adaptive":
+        return "adaptive"
+    try:
+        return _fraction(setting, value)
+    except WebserviceException:
+        raise _bad(setting, value, "expected 'adaptive' or a number between 0 and 1") from None
+
+
 def _choice(*choices: str) -> Callable[[c.RuntimeSetting, object], str]:
     def parse(setting: c.RuntimeSetting, value: object) -> str:
         text = str(value).strip().lower()
@@ -210,7 +220,7 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "data_collection_max_record_bytes": (c.DATA_COLLECTION_MAX_RECORD_BYTES, _int(1)),
     "data_collection_buffer_bytes": (c.DATA_COLLECTION_BUFFER_BYTES, _int(1)),
     "data_collection_flush_ms": (c.DATA_COLLECTION_FLUSH_MS, _int(1)),
-    "app_insights_sample_rate": (c.APP_INSIGHTS_SAMPLE_RATE, _fraction),
+    "app_insights_sample_rate": (c.APP_INSIGHTS_SAMPLE_RATE, _sample_rate),
     "access_log": (c.ACCESS_LOG, _bool),
     "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),

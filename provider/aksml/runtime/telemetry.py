@@ -5,9 +5,15 @@ Active only when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set. ``opentelemet
 ``azure-monitor-opentelemetry-exporter`` come with the ``azure`` extra and are imported only
 then; without them the runtime refuses to start with one clear line.
 
-Per finished scoring request (:meth:`Telemetry.request`, called after the response was sent,
-only appends to a bounded queue; a background thread builds the spans), sampled at
-``sample_rate`` with Application Insights' own sampler (so the portal's counts stay right):
+Per finished scoring request the sampler decides first (:class:`RequestSampler`: a counter, a
+clock read and a random number -- no OpenTelemetry object exists for a request that is not
+exported); a kept request is appended to a bounded queue and a background thread builds its
+spans. Sampling is adaptive by default, like the Application Insights SDKs: at most about
+``max_items_per_second`` (5) requests per second and process are exported, each carrying its
+sampling percentage (``_MS.sampleRate`` -> the envelope's ``sampleRate``, so the portal counts
+every exported item ``100 / sampleRate`` times and request counts and rates stay right); a
+fixed fraction (``1.0`` = every request) can be forced instead. Failed requests (status >= 500)
+are always exported. Each exported request becomes:
 
 * one SERVER span -> Application Insights *request* (name ``<METHOD> <route>``, result code,
   duration, success = status < 500) with properties ``request_id`` and ``run_ms``;
@@ -29,14 +35,17 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
+import random
 import socket
 import sys
 import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from aksml.contract import APP_INSIGHTS_CONNECTION_STRING_ENV
@@ -52,6 +61,16 @@ PRINT_LOGGER: Final = "aksml.print"
 """Logger that receives score.py's ``print()`` output while Application Insights is on."""
 REQUEST_ID_ATTRIBUTE: Final = "request_id"
 """Span attribute (Application Insights custom property) holding the x-request-id."""
+SAMPLE_RATE_ATTRIBUTE: Final = "_MS.sampleRate"
+"""Span attribute the Azure Monitor exporter turns into the envelope's ``sampleRate`` (percent
+of requests the exported one stands for; its ``_SAMPLE_RATE_KEY``)."""
+DEFAULT_MAX_ITEMS_PER_SECOND: Final = 5.0
+"""Adaptive sampling target: requests exported per second and process (as the Application
+Insights SDKs' adaptive sampling, ``MaxTelemetryItemsPerSecond``)."""
+ADAPTIVE: Final = "adaptive"
+"""The sample-rate setting that selects adaptive sampling (the default)."""
+SampleRate = float | Literal["adaptive"]
+"""A fixed fraction of requests to export (0-1), or ``"adaptive"``."""
 _NO_EXPORT_LOGGERS: Final = (
     "azure",
     "opentelemetry",
@@ -86,6 +105,92 @@ class FinishedRequest:
     """Time in run() or the upstream call; 0 when scoring did not happen."""
     error: str | None = None
     """Why the request failed (None when it did not)."""
+    sample_rate: float = 100.0
+    """Sampling percentage this request was kept at (100: not sampled; the exported item
+    counts ``100 / sample_rate`` requests)."""
+
+
+class RequestSampler:
+    """Decides, before anything is built, whether a finished request is exported and at which
+    sampling percentage.
+
+    ``"adaptive"`` (the default): the request rate is measured over short windows (0.1 s or 64
+    requests, whichever ends first; rises are followed at once, falls smoothed over about a
+    second) and requests are kept with
+    probability ``1 / ceil(rate / max_items_per_second)``, so about ``max_items_per_second``
+    are exported per second whatever the traffic, and every kept item stands for a whole
+    number of requests. A fixed fraction keeps that fraction. Failed requests (a 5xx from
+    ``run()``; the caller says so) are always kept (at 100 %). The per-request cost is a
+    counter, a clock read, a comparison and, while sampling, one random number. Not
+    thread-safe: call from one thread (the event loop).
+    """
+
+    def __init__(
+        self,
+        sample_rate: SampleRate = ADAPTIVE,
+        *,
+        max_items_per_second: float = DEFAULT_MAX_ITEMS_PER_SECOND,
+        window_s: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        """Configure; raises ValueError for a rate outside 0-1 or a negative target."""
+        if sample_rate != ADAPTIVE and not 0.0 <= float(sample_rate) <= 1.0:
+            raise ValueError(f"sample_rate must be between 0 and 1 or {ADAPTIVE!r}")
+        if max_items_per_second <= 0:
+            raise ValueError("max_items_per_second must be positive")
+        self.adaptive = sample_rate == ADAPTIVE
+        """Whether the fraction follows the request rate."""
+        self.max_items_per_second = max_items_per_second
+        """Adaptive target of exported requests per second."""
+        self.ratio = 1.0 if self.adaptive else float(sample_rate)
+        """Current probability of keeping a request (status < 500)."""
+        self.percentage = 100.0 * self.ratio
+        """Current sampling percentage recorded on kept items."""
+        self.rate = 0.0
+        """Smoothed request rate (requests/s) the adaptive ratio is derived from."""
+        self._window_s = window_s
+        # a window also ends after this many requests, so a burst after a quiet spell is
+        # measured (and sampled) within a few dozen requests, not exported whole for 0.1 s
+        self._window_count = 64 if self.adaptive else 2**62
+        self._clock = clock
+        self._rand = rand
+        self._count = 0
+        self._window_start = clock()
+        self._window_end = self._window_start + window_s if self.adaptive else math.inf
+
+    def sample(self, failed: bool = False) -> float:
+        """The sampling percentage to export this request at; ``0.0``: do not export it.
+        ``failed`` (a failed ``run()``): always exported."""
+        self._count += 1
+        if self._count >= self._window_count or self._clock() >= self._window_end:
+            self._adapt()
+        if failed:
+            return 100.0
+        ratio = self.ratio
+        if ratio >= 1.0:
+            return 100.0
+        if ratio > 0.0 and self._rand() < ratio:
+            return self.percentage
+        return 0.0
+
+    def _adapt(self) -> None:
+        now = self._clock()
+        elapsed = max(now - self._window_start, 1e-9)
+        measured = self._count / elapsed
+        # follow a rise at once (a burst must not be exported whole), a fall over about 1 s
+        if measured > self.rate:
+            self.rate = measured
+        else:
+            self.rate += (measured - self.rate) * (1.0 - math.exp(-elapsed))
+        self._count = 0
+        self._window_start = now
+        self._window_end = now + self._window_s
+        if self.rate <= self.max_items_per_second:
+            self.ratio, self.percentage = 1.0, 100.0
+        else:
+            keep_one_in = math.ceil(self.rate / self.max_items_per_second)
+            self.ratio, self.percentage = 1.0 / keep_one_in, 100.0 / keep_one_in
 
 
 def quiet_azure_sdk_logs() -> None:
@@ -143,13 +248,13 @@ class Telemetry:
         instance_id: str | None = None,
         upstream: str | None = None,
         capture_logs: bool = True,
-        sample_rate: float = 1.0,
+        sample_rate: SampleRate = ADAPTIVE,
+        max_items_per_second: float = DEFAULT_MAX_ITEMS_PER_SECOND,
         max_pending: int = 20_000,
     ) -> None:
         """Set up exporters and batch processors; raises WebserviceException without the extra."""
         try:
             from azure.monitor.opentelemetry.exporter import (
-                ApplicationInsightsSampler,
                 AzureMonitorLogExporter,
                 AzureMonitorTraceExporter,
             )
@@ -176,8 +281,10 @@ class Telemetry:
         }
         """Resource attributes on every exported item."""
         resource = Resource.create(self.resource_attributes)
-        sampler = ApplicationInsightsSampler(sample_rate) if sample_rate < 1.0 else None
-        self.tracer_provider: TracerProvider = TracerProvider(resource=resource, sampler=sampler)
+        self.sampler = RequestSampler(sample_rate, max_items_per_second=max_items_per_second)
+        """Decides which finished requests are exported (see :class:`RequestSampler`)."""
+        # sampling is decided per request before any span exists, so the provider keeps all
+        self.tracer_provider: TracerProvider = TracerProvider(resource=resource)
         """Provider of the runtime's spans (also installed as the global provider)."""
         self.tracer_provider.add_span_processor(
             BatchSpanProcessor(
@@ -223,9 +330,16 @@ class Telemetry:
             trace.set_tracer_provider(self.tracer_provider)
 
     def request(self, done: FinishedRequest) -> None:
-        """Queue one finished scoring request; spans are built and exported by a background
-        thread, so the request path pays one append (dropped and counted when the queue is
-        full)."""
+        """Sample one finished scoring request and queue it when kept (see :meth:`enqueue`);
+        a 5xx whose ``run()`` ran is always kept."""
+        rate = self.sampler.sample(done.status >= 500 and done.run_ms > 0)
+        if rate:
+            self.enqueue(done if rate == done.sample_rate else replace(done, sample_rate=rate))
+
+    def enqueue(self, done: FinishedRequest) -> None:
+        """Queue a request already sampled (its ``sample_rate`` set); spans are built and
+        exported by a background thread, so the request path pays one append (dropped and
+        counted when the queue is full)."""
         if len(self._pending) >= self._max_pending:
             self.dropped += 1
             return
@@ -264,13 +378,15 @@ class Telemetry:
             REQUEST_ID_ATTRIBUTE: done.request_id,
             "run_ms": round(done.run_ms, 3),
         }
+        if done.sample_rate < 100.0:
+            attributes[SAMPLE_RATE_ATTRIBUTE] = done.sample_rate
         span = self._tracer.start_span(
             f"{done.method} {done.path}",
             kind=SpanKind.SERVER,
             attributes=attributes,
             start_time=start_ns,
         )
-        if not span.is_recording():  # sampled out
+        if not span.is_recording():  # OTEL_TRACES_SAMPLER says so
             return
         if done.run_ms > 0 and self._upstream:
             self._dependency(trace.set_span_in_context(span), done, end_ns)
@@ -302,6 +418,8 @@ class Telemetry:
             "http.response.status_code": done.status,
             REQUEST_ID_ATTRIBUTE: done.request_id,
         }
+        if done.sample_rate < 100.0:
+            attributes[SAMPLE_RATE_ATTRIBUTE] = done.sample_rate
         child = self._tracer.start_span(
             f"POST {url.path or '/'}",
             context=parent,
@@ -340,7 +458,8 @@ def telemetry_from_env(
     service_name: str,
     service_version: str,
     upstream: str | None = None,
-    sample_rate: float = 1.0,
+    sample_rate: SampleRate = ADAPTIVE,
+    max_items_per_second: float = DEFAULT_MAX_ITEMS_PER_SECOND,
 ) -> Telemetry | None:
     """A :class:`Telemetry` when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, else None."""
     connection_string = environ.get(APP_INSIGHTS_CONNECTION_STRING_ENV, "").strip()
@@ -353,4 +472,5 @@ def telemetry_from_env(
         instance_id=environ.get("HOSTNAME") or None,
         upstream=upstream,
         sample_rate=sample_rate,
+        max_items_per_second=max_items_per_second,
     )

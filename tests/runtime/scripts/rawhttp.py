@@ -11,7 +11,7 @@ def init():
 
 
 @rawhttp
-def run(request: AMLRequest):
+def run(request: AMLRequest, request_headers=None):
     if request.method == "GET":
         return AMLResponse(request.full_path, 200)
     action = request.args.get("do", "")
@@ -28,6 +28,9 @@ def run(request: AMLRequest):
         return {"length": len(body)}
     if action == "none":
         return AMLResponse(None, 202)
+    if action == "request_headers":
+        seen = {k: v for k, v in request_headers.items() if k.lower().startswith("x-")}
+        return {"request_headers": seen, "same": request_headers == dict(request.headers)}
     if action == "headers":
         seen = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-", "auth"))}
         return AMLResponse(json.dumps(seen), 200, {"Content-Type": "application/json"})

@@ -1,0 +1,165 @@
+"""Differential test: the same ``@rawhttp`` score.py served by azureml-inference-server-http
+1.5.1 (its own virtualenv, made by ``bench/setup_reference.sh``) and by ``aksml serve``; every
+request must give the same status, body, content type, run-failed flag and script headers.
+
+The one intended difference: a script's 500 is sent as 502 by aksml (azureml-fe's rewrite).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).parent / "scripts" / "rawhttp.py"
+
+_SERVER_OWNED = frozenset(
+    {
+        "date",
+        "server",
+        "connection",
+        "content-length",
+        "x-ms-server-version",
+        "x-request-id",
+        "x-ms-request-id",
+        "x-ms-run-fn-exec-ms",
+    }
+)
+
+
+class Case(NamedTuple):
+    """One request sent to both servers."""
+
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+CASES = [
+    Case("GET", "/score", [], b""),
+    Case("GET", "/score?a=1&b=[1,2]&c=x&c=y", [], b""),
+    Case("POST", "/score", [("Content-Type", "text/plain")], "héllo".encode()),
+    Case("POST", "/score", [], b""),
+    Case("POST", "/score?do=fail", [], b"x"),
+    Case("POST", "/score?do=unavailable", [], b"x"),
+    Case("POST", "/score?do=raise", [], b"x"),
+    Case("POST", "/score?do=value", [("Content-Type", "application/json")], b'{"a": 1}'),
+    Case("POST", "/score?do=none", [], b""),
+    Case(
+        "POST",
+        "/score?do=headers",
+        [("X-A", "1"), ("X-A", "2"), ("x_dropped", "3"), ("Authorization", "Bearer k")],
+        b"x",
+    ),
+    Case("POST", "/score?do=request_headers", [("X-Q", "1"), ("X-Q", "2")], b""),
+    Case(
+        "POST",
+        "/score?do=form",
+        [("Content-Type", "application/x-www-form-urlencoded")],
+        b"a=1&b=%C3%A9",
+    ),
+]
+
+
+def _reference_python() -> Path:
+    out = subprocess.run(
+        [str(ROOT / "bench" / "setup_reference.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert out.returncode == 0, f"bench/setup_reference.sh failed:\n{out.stderr}"
+    return Path(out.stdout.strip().splitlines()[-1]) / "bin" / "python"
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"reference exited {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"reference not up in 90 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """azmlinfsrv 1.5.1 serving rawhttp.py on 127.0.0.1 (its base URL)."""
+    python = _reference_python()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("azmlinfsrv")
+    log = workdir / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AKSML_", "AZUREML_", "AML_"))}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                str(python),
+                str(ROOT / "bench" / "ref_loopback.py"),
+                "--entry_script",
+                str(SCRIPT),
+                "--port",
+                str(port),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url + "/", process, log)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)  # gunicorn's master stops its worker
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def ours(start_server_fn: Callable[..., Any]) -> Iterator[str]:
+    """aksml serve (thread mode) serving rawhttp.py (its base URL)."""
+    server = start_server_fn(["--entry-script", str(SCRIPT), "--worker-mode", "thread"])
+    server.wait_ready()
+    yield server.url
+    assert server.stop() == 0
+
+
+def _send(base: str, case: Case) -> httpx.Response:
+    with httpx.Client(base_url=base, timeout=10.0) as client:
+        return client.request(case.method, case.path, headers=case.headers, content=case.body)
+
+
+def _script_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    return sorted((k, v) for k, v in response.headers.multi_items() if k not in _SERVER_OWNED)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.method} {c.path}" for c in CASES])
+def test_same_response_as_the_reference(reference: str, ours: str, case: Case) -> None:
+    expected = _send(reference, case)
+    got = _send(ours, case)
+    assert got.status_code == (502 if expected.status_code == 500 else expected.status_code)
+    assert got.content == expected.content.replace(reference.encode(), ours.encode())
+    assert _script_headers(got) == _script_headers(expected)
+    assert got.headers.get_list("x-ms-run-function-failed") == expected.headers.get_list(
+        "x-ms-run-function-failed"
+    )
