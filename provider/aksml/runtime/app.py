@@ -286,6 +286,7 @@ class ScoringApp:
             if backend.wants_headers
             else (),
             request.body,
+            request.path,
         )
         self.active += 1
         return backend.submit(score_request, self._wait_s, call.bind(self._finish))
@@ -312,12 +313,13 @@ class ScoringApp:
         metrics.admitted.inc()
         out = result.body
         headers = [
-            (_CT, result.content_type),
             (b"x-ms-run-function-failed", _FAILED[result.run_failed]),
             (b"x-ms-run-fn-exec-ms", b"%.3f" % result.exec_ms),
             *id_headers,
             *result.headers,
         ]
+        if result.content_type:  # a script's response may deliberately have none
+            headers.insert(0, (_CT, result.content_type))
         done = time.perf_counter()
         metrics.queue_wait.observe(waited_s)
         metrics.run_time.observe(result.exec_ms / 1000.0)
