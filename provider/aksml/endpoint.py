@@ -134,14 +134,24 @@ class AksEndpoint(pulumi.ComponentResource):
         self, name: str, args: AksEndpointArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         # validate and plan before registering: an invalid endpoint registers nothing
-        plain, deferred = plain_endpoint_args(dict(args))
+        azure = args.get("azure")
+        plain, deferred = plain_endpoint_args({k: v for k, v in args.items() if k != "azure"})
         skip_await = bool(plain.pop("skip_await", False))
         data = endpoint_input_from_args(name, plain)
-        objects = plan_endpoint(data)
+        # with the azure section the plan waits for the Azure outputs it depends on
+        objects = plan_endpoint(data) if azure is None else []
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.resources: dict[str, pulumi.CustomResource] = {}
         """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
         child = pulumi.ResourceOptions(parent=self)
+        self.azure: Any = None
+        """The ``AzureServiceResources`` child shared by every version, when ``azure`` is given."""
+        if azure is not None:
+            from aksml.azure.wiring import attach_azure_endpoint  # the 'azure' extra
+
+            self.azure, child = attach_azure_endpoint(self, name, azure, plain, deferred)
+            data = endpoint_input_from_args(name, plain)
+            objects = plan_endpoint(data)
         primary = key_output(name, PRIMARY_KEY_FIELD, plain, deferred, child, self.resources)
         secondary = key_output(name, SECONDARY_KEY_FIELD, plain, deferred, child, self.resources)
         outputs = {

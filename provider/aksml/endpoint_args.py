@@ -11,6 +11,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 
 from aksml.args import (
+    AzureArgs,
     EnvironmentArgs,
     GatewayArgs,
     IngressArgs,
@@ -171,3 +172,8 @@ class AksEndpointArgs(TypedDict):
     """Share of the split requests mirrored to mirror_to (1-100, default 100)."""
     skip_await: NotRequired[pulumi.Input[bool]]
     """Do not wait for Deployments/Services/Ingresses to become ready."""
+    azure: NotRequired[AzureArgs]
+    """Create and wire the endpoint's Azure resources, shared by every version (see
+    docs/azure.md): the cluster's Kubernetes provider, one App Insights, one workload identity
+    trusted by each version's service account, uploaded models (``models[].versions`` picks
+    the versions) and the modeldata container. ``image`` is not supported here."""

@@ -19,8 +19,18 @@ from aksml.webservice import AksWebservice
 PACKAGE_NAME = "aksml"
 """Pulumi package name: type tokens are ``aksml:index:<Component>``."""
 
-COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (AksWebservice, AksEndpoint)
-"""Every component the provider hosts."""
+
+def _components() -> tuple[type[pulumi.ComponentResource], ...]:
+    try:
+        from aksml.azure.resources import AzureServiceResources
+    except ImportError:  # the 'azure' extra is not installed: the core components only
+        return (AksWebservice, AksEndpoint)
+    return (AksWebservice, AksEndpoint, AzureServiceResources)
+
+
+COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = _components()
+"""Every component the provider hosts: ``AksWebservice``, ``AksEndpoint`` and, with the
+``azure`` extra installed, ``AzureServiceResources``."""
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.json"
 """Where the checked-in schema lives in a source checkout (``provider/schema.json``)."""

@@ -564,7 +564,7 @@ def test_component_schema_infers_from_args_and_annotations() -> None:
         assert fields <= set(properties)
         assert all(p.get("description") for p in properties.values())
     model = schema["types"]["aksml:index:AzureModelArgs"]
-    assert sorted(model["properties"]) == ["name", "path", "version"]
+    assert sorted(model["properties"]) == ["name", "path", "version", "versions"]
 
 
 def test_cluster_id_is_parsed_for_lookups(azure_mocks: Install) -> None:

@@ -17,6 +17,8 @@ class AzureModelArgs(TypedDict):
     """Local file or folder. A folder is uploaded file by file with its relative paths."""
     version: NotRequired[int]
     """Model version (default 1): the second path segment (``azureml-models/<name>/<version>``)."""
+    versions: NotRequired[Sequence[str]]
+    """``AksEndpoint`` only: the versions that get this model (default: every version)."""
 
 
 class AzureImageArgs(TypedDict, total=False):

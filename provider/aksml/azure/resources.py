@@ -68,6 +68,9 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     Insights Secret's namespace."""
     service_account_name: pulumi.Input[str]
     """Kubernetes service account the pods run as; the federated credential trusts its token."""
+    federated_service_accounts: Sequence[str]
+    """More service accounts (same namespace) the identity trusts, one federated credential
+    each (``<name>-federated-<account>``): e.g. every version of an ``AksEndpoint``."""
     enable_app_insights: bool
     """Create a workspace-based Application Insights component and a Kubernetes Secret with its
     connection string (AML v1 ``enable_app_insights``)."""
@@ -207,6 +210,13 @@ class _ImagePlan:
             )
 
 
+def _subject(namespace: pulumi.Input[str], service_account: str) -> pulumi.Output[str]:
+    """The federated subject of ``service_account`` in ``namespace``."""
+    return pulumi.Output.from_input(namespace).apply(
+        lambda ns: naming.federated_subject(ns, service_account)
+    )
+
+
 def _registry_username(result: containerregistry.ListRegistryCredentialsResult) -> str:
     if not result.username:
         raise WebserviceException("The container registry returned no admin user name.")
@@ -262,6 +272,14 @@ class _Plan:
         self.app_insights_secret_name = args.get(
             "app_insights_secret_name", naming.app_insights_secret_name(name)
         )
+        self.federated_service_accounts = list(args.get("federated_service_accounts", []))
+        if len(set(self.federated_service_accounts)) != len(self.federated_service_accounts):
+            raise WebserviceException("federated_service_accounts lists an account twice.")
+        if len(self.federated_service_accounts) > 19:
+            raise WebserviceException(
+                "An identity trusts at most 20 federated credentials: give at most 19 "
+                "federated_service_accounts."
+            )
         self.storage_account_name = naming.validate_storage_account_name(
             args.get(
                 "storage_account_name",
@@ -433,7 +451,7 @@ class AzureServiceResources(pulumi.ComponentResource):
             identity = managedidentity.UserAssignedIdentity(
                 f"{name}-identity", resource_group_name=rg, location=location, tags=tags, opts=child
             )
-            managedidentity.FederatedIdentityCredential(
+            previous = managedidentity.FederatedIdentityCredential(
                 f"{name}-federated",
                 resource_group_name=rg,
                 resource_name_=identity.name,
@@ -444,6 +462,17 @@ class AzureServiceResources(pulumi.ComponentResource):
                 audiences=[naming.WORKLOAD_IDENTITY_AUDIENCE],
                 opts=child,
             )
+            # Azure refuses concurrent credential writes on one identity (409): one at a time
+            for subject_account in plan.federated_service_accounts:
+                previous = managedidentity.FederatedIdentityCredential(
+                    f"{name}-federated-{subject_account}",
+                    resource_group_name=rg,
+                    resource_name_=identity.name,
+                    issuer=cluster.oidc_issuer_url,
+                    subject=_subject(args["namespace"], subject_account),
+                    audiences=[naming.WORKLOAD_IDENTITY_AUDIENCE],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
+                )
         self.client_id = identity.client_id if identity is not None else none
         self.principal_id = identity.principal_id if identity is not None else none
         self.tenant_id = identity.tenant_id if identity is not None else none

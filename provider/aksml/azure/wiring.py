@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 
 from aksml.azure import naming
-from aksml.azure.args import AzureArgs, ImageSourceArgs, TokenAuthApplicationArgs
+from aksml.azure.args import AzureArgs, AzureModelArgs, ImageSourceArgs, TokenAuthApplicationArgs
 from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesArgs
 from aksml.errors import WebserviceException
 from aksml.plan import placeholder
@@ -77,6 +77,38 @@ def attach_azure(
             "Error, give either workload_identity_client_id or the azure section's "
             "identity (models, collect_model_data, workload_identity_enabled), not both."
         )
+    if any("versions" in model for model in azure.get("models", [])):
+        raise WebserviceException("Error, azure.models[].versions is for AksEndpoint only.")
+    _common(name, azure, plain, resolved.token_auth_enabled, args)
+    if "image" in azure:
+        args["image"] = {"repository": name, **azure["image"]}
+        args["image_source"] = _image_source(plain)
+    resources = AzureServiceResources(f"{name}-azure", args, pulumi.ResourceOptions(parent=parent))
+    _fill(name, azure, resources, plain, deferred)
+    return resources, _k8s_options(parent, resources)
+
+
+def _k8s_options(
+    parent: pulumi.ComponentResource, resources: AzureServiceResources
+) -> pulumi.ResourceOptions:
+    """Options of every Kubernetes child: the cluster's provider unless the stack passed one,
+    and a dependency on the whole Azure child."""
+    providers = (
+        {"kubernetes": resources.kubernetes_provider}
+        if resources.kubernetes_provider is not None
+        else {}
+    )
+    return pulumi.ResourceOptions(parent=parent, providers=providers, depends_on=[resources])
+
+
+def _common(
+    name: str,
+    azure: AzureArgs,
+    plain: dict[str, Any],
+    token_auth_enabled: bool,
+    args: AzureServiceResourcesArgs,
+) -> None:
+    """The settings a webservice and an endpoint pass alike: resources, cluster, token app."""
     for key in _PASSED_THROUGH:
         if key in azure:
             args[key] = azure[key]  # type: ignore[literal-required]
@@ -90,11 +122,8 @@ def attach_azure(
                 args["cluster_resource_group_name"] = azure["cluster_resource_group_name"]
     if "kubernetes_provider_enabled" in azure:
         args["kubernetes_provider_enabled"] = azure["kubernetes_provider_enabled"]
-    if "image" in azure:
-        args["image"] = {"repository": name, **azure["image"]}
-        args["image_source"] = _image_source(plain)
     if "token_auth_application" in azure:
-        if not resolved.token_auth_enabled:
+        if not token_auth_enabled:
             raise WebserviceException(
                 "Error, azure.token_auth_application needs token_auth_enabled=True (the "
                 "app registration is created only for token auth)."
@@ -110,16 +139,121 @@ def attach_azure(
             **azure["token_auth_application"],
         }
         args["token_auth_application"] = application
+
+
+def attach_azure_endpoint(
+    parent: pulumi.ComponentResource,
+    name: str,
+    azure: AzureArgs,
+    plain: dict[str, Any],
+    deferred: dict[str, pulumi.Output[Any]],
+) -> tuple[AzureServiceResources, pulumi.ResourceOptions]:
+    """``attach_azure`` for an ``AksEndpoint``: one ``<name>-azure`` shared by every version
+    (one identity trusted by each version's service account, one App Insights, one storage
+    account with the uploaded models and the ``modeldata`` container)."""
+    from aksml.plan.endpoint import endpoint_input_from_args, version_object_name
+
+    if "resource_group_name" not in azure:
+        raise WebserviceException("Error, azure.resource_group_name is required.")
+    if "image" in azure:
+        raise WebserviceException(
+            "Error, azure.image is not supported on AksEndpoint: give each version its image."
+        )
+    data = endpoint_input_from_args(name, plain)  # validates before any Azure resource
+    versions: list[dict[str, Any]] = plain["versions"]
+    names = [v.spec.version_name for v in data.versions]
+    uploads = azure.get("models", [])
+    for model in uploads:
+        unknown = sorted(set(model.get("versions", [])) - set(names))
+        if unknown:
+            raise WebserviceException(
+                f"Error, azure.models {model['name']!r} names unknown versions: "
+                f"{', '.join(unknown)}."
+            )
+    collects = [
+        i
+        for i, v in enumerate(data.versions)
+        if v.config.collect_model_data and not versions[i].get("data_collection_blob_url")
+    ]
+    wants_identity = (
+        bool(uploads) or bool(collects) or azure.get("workload_identity_enabled", False)
+    )
+    accounts: list[str] = []
+    for index, version in enumerate(versions):
+        if wants_identity and version.get("workload_identity_client_id"):
+            raise WebserviceException(
+                f"Error, version {names[index]!r}: give either workload_identity_client_id or "
+                "the azure section's identity, not both."
+            )
+        account = version.get("service_account_name") or version_object_name(name, names[index])
+        if not isinstance(account, str) or account.startswith("${aksml:"):
+            raise WebserviceException("Error, service_account_name must be a plain value.")
+        if account not in accounts:
+            accounts.append(account)
+    first = data.versions[0].config
+    args: AzureServiceResourcesArgs = {
+        "resource_group_name": azure["resource_group_name"],
+        "namespace": data.namespace,
+        "service_account_name": accounts[0],
+        "federated_service_accounts": accounts[1:],
+        "enable_app_insights": first.enable_app_insights
+        and not plain.get("app_insights_connection_string"),
+        "create_app_insights_secret": False,
+        "collect_model_data": bool(collects),
+    }
+    _common(name, azure, plain, first.token_auth_enabled, args)
+    if "models" in args:
+        args["models"] = [
+            {k: v for k, v in model.items() if k != "versions"}  # type: ignore[misc]
+            for model in uploads
+        ]
     resources = AzureServiceResources(f"{name}-azure", args, pulumi.ResourceOptions(parent=parent))
-    _fill(name, azure, resources, plain, deferred)
-    providers = (
-        {"kubernetes": resources.kubernetes_provider}
-        if resources.kubernetes_provider is not None
-        else {}
-    )
-    return resources, pulumi.ResourceOptions(
-        parent=parent, providers=providers, depends_on=[resources]
-    )
+
+    def version_defer(index: int, key: str, value: pulumi.Output[Any]) -> None:
+        token = placeholder(f"versions.{index}.{key}")
+        versions[index][key] = token
+        deferred[token] = value
+
+    for index in range(len(versions)):
+        versions[index] = dict(versions[index])
+        if resources.has_identity:
+            version_defer(index, "workload_identity_client_id", resources.client_id)
+        if index in collects:
+            version_defer(index, "data_collection_blob_url", resources.data_collection_blob_url)
+    if resources.has_app_insights:
+        _defer(
+            "app_insights_connection_string",
+            resources.app_insights_connection_string,
+            plain,
+            deferred,
+        )
+    if "token_auth_application" in azure:
+        _defer("token_issuer", resources.token_issuer, plain, deferred)
+        _defer("token_audience", resources.token_audience, plain, deferred)
+    if uploads:
+        base = resources.planned_model_container_url
+        if base is None:
+            raise WebserviceException(
+                "Error, azure.storage_account_id must be a plain resource id when "
+                "azure.models are uploaded (the model URLs are part of the pod spec)."
+            )
+        for model in uploads:
+            entry = _uploaded_model(base, model)
+            for index, vname in enumerate(names):
+                if vname in model.get("versions", names):
+                    versions[index]["models"] = [*(versions[index].get("models") or []), entry]
+    return resources, _k8s_options(parent, resources)
+
+
+def _uploaded_model(base: str, model: AzureModelArgs) -> dict[str, Any]:
+    """The ``blob`` model argument for an uploaded model."""
+    version = model.get("version", 1)
+    return {
+        "name": model["name"],
+        "version": str(version),
+        "source": "blob",
+        "url": naming.blob_url_prefix(base, model["name"], version),
+    }
 
 
 def _image_source(plain: dict[str, Any]) -> ImageSourceArgs:
@@ -205,15 +339,7 @@ def _fill(
                 "Error, azure.storage_account_id must be a plain resource id when "
                 "azure.models are uploaded (the model URLs are part of the pod spec)."
             )
-        models = list(plain.get("models") or [])
-        for model in uploads:
-            version = model.get("version", 1)
-            models.append(
-                {
-                    "name": model["name"],
-                    "version": str(version),
-                    "source": "blob",
-                    "url": naming.blob_url_prefix(base, model["name"], version),
-                }
-            )
-        plain["models"] = models
+        plain["models"] = [
+            *(plain.get("models") or []),
+            *(_uploaded_model(base, model) for model in uploads),
+        ]
