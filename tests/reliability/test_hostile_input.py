@@ -336,9 +336,9 @@ def test_slow_clients_starve_nobody(runtimes: RuntimeFactory) -> None:
 def test_oversized_request_heads_do_not_take_the_server_down(runtime: Runtime) -> None:
     """A 1 MiB header line and 20,000 headers: whatever the answer, the server keeps serving.
 
-    The runtime sets no limit on the request head today (see docs/reliability.md, "Known
-    gaps": uvicorn's httptools protocol has none); this test records the answers and proves the
-    server survives them; ``bench/measure_head_limits.py`` measures the cost of larger heads.
+    The runtime bounds the request head (64 KiB, then 431; docs/reliability.md); this test
+    records the answers and proves the server survives them; ``bench/measure_head_limits.py``
+    measures the cost of larger heads.
     """
     answers = {}
     for name, headers in [

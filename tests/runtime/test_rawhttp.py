@@ -69,6 +69,7 @@ def test_aml_path_reaches_run(raw: Any) -> None:
         response = client.post("/api/v1/service/svc/score", content=b"x")
     assert response.status_code == 201
     assert response.json()["echo"] == "x"
+    assert response.json()["path"] == "/api/v1/service/svc/score"  # request.path
 
 
 def test_script_500_is_502_and_marks_the_run_failed(raw: Any) -> None:

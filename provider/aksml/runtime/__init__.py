@@ -4,7 +4,8 @@ server) with the request semantics of AKS (azureml-fe + azureml-inference-server
 Modules: ``settings`` (flags/env/--config), ``script`` (loading and calling score.py),
 ``swagger`` (documents from inference-schema decorators), ``gate`` (FIFO admission),
 ``backends`` / ``workers`` / ``proxy`` (thread, worker-process and proxy back ends), ``worker``
-(the worker process), ``app`` (the raw ASGI application), ``auth`` (key and token auth),
-``metrics`` (Prometheus), ``hooks`` (finished-request observers), ``server`` (uvicorn,
-signals, drain). Never imports Pulumi.
+(the worker process), ``httpproto`` (the HTTP/1.1 protocol over httptools), ``app`` (routing,
+auth, request ids, admission), ``auth`` (key and token auth), ``metrics`` (Prometheus),
+``hooks`` (finished-request observers), ``server`` (startup, signals, drain). Never imports
+Pulumi.
 """

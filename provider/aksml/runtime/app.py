@@ -1,5 +1,8 @@
-"""The raw ASGI application (no framework): routing, auth, request ids, body limits, admission,
-and the response. Scoring itself is delegated to a :class:`~aksml.runtime.backends.Backend`.
+"""The scoring application (no framework): routing, auth, request ids, body limits, admission,
+and the response. It answers :class:`~aksml.runtime.httpproto.HttpRequest` objects from the
+runtime's HTTP protocol, synchronously where it can (liveness, errors, key-auth checks) and
+with a future otherwise. Scoring itself is delegated to a
+:class:`~aksml.runtime.backends.Backend`, which also decides admission.
 
 Status codes a client can see on the scoring path (every error body is ``{"message": ...}``):
 200 ok; 400 malformed input; 401/403 auth; 404 unknown path; 405 wrong method; 413 body over
@@ -15,13 +18,15 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Protocol
 from urllib.parse import parse_qs
 
 from aksml import contract as c
 from aksml.runtime.backends import Backend
 from aksml.runtime.hooks import RequestObserver, RequestRecord
+from aksml.runtime.httpproto import Headers, HttpRequest, Response
 from aksml.runtime.messages import (
     JSON_CT,
     MSG_DRAINING,
@@ -29,17 +34,13 @@ from aksml.runtime.messages import (
     MSG_NOT_FOUND,
     MSG_NOT_READY,
     ScoreRequest,
+    ScoreResult,
     error_body,
 )
 from aksml.runtime.metrics import RuntimeMetrics
 from aksml.runtime.settings import RuntimeSettings
 
 log = logging.getLogger("aksml.runtime")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 MAX_REQUEST_ID_CHARS = 100
 """Longest accepted request-id header (431 above), as the reference server."""
@@ -86,17 +87,14 @@ _ALLOWED = {
     _READY: (("GET", "HEAD"), b"GET, HEAD"),
 }
 _CT = b"content-type"
-_CL = b"content-length"
 _TEXT_CT = b"text/html; charset=utf-8"
 _FAILED = {True: b"True", False: b"False"}
-
-
-def _response_start(status: int, headers: list[tuple[bytes, bytes]]) -> Message:
-    return {"type": "http.response.start", "status": status, "headers": headers}
+_TEXT_HEADERS: Headers = [(_CT, _TEXT_CT)]
+_JSON_HEADERS: Headers = [(_CT, JSON_CT)]
 
 
 class ScoringApp:
-    """The scoring server's ASGI callable."""
+    """The scoring server's application (see :class:`~aksml.runtime.httpproto.HttpApp`)."""
 
     def __init__(
         self,
@@ -124,9 +122,10 @@ class ScoringApp:
         """Set on SIGTERM: readiness fails, scoring answers 503."""
         self.active = 0
         """Scoring requests past authentication and not yet answered."""
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._idle: asyncio.Future[None] | None = None
         self._limit = settings.max_body_bytes
+        self.max_body_bytes = settings.max_body_bytes
+        """Largest accepted body (the HTTP protocol discards bodies above it)."""
         self._wait_s = settings.max_request_wait_ms / 1000.0
         routes = {
             c.SCORE_PATH: _SCORE,
@@ -141,65 +140,64 @@ class ScoringApp:
 
     async def wait_idle(self) -> None:
         """Return once no scoring request is being handled."""
-        await self._idle.wait()
+        if self.active:
+            loop = asyncio.get_running_loop()
+            self._idle = loop.create_future()
+            await self._idle
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """ASGI entry point."""
-        if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                await _lifespan(receive, send)
-            return
-        kind = self._routes.get(scope["path"])
-        method: str = scope["method"]
+    def dispatch(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
+        """Answer one request (now, or with a future)."""
+        kind = self._routes.get(request.path)
+        method = request.method
         if kind is None:
-            await _json(send, 404, MSG_NOT_FOUND)
-            return
+            return _json(404, MSG_NOT_FOUND)
         allowed, allow_header = _ALLOWED[kind]
         if method not in allowed:
-            await _json(send, 405, MSG_METHOD, [(b"allow", allow_header)])
-            return
+            return _json(405, MSG_METHOD, [(b"allow", allow_header)])
         if kind == _SCORE:
             if method == "OPTIONS":
-                await send(_response_start(200, [(_CL, b"0")]))
-                await send({"type": "http.response.body", "body": b""})
-                return
-            await self._score(scope, receive, send, method)
-        elif kind == _LIVE:
-            await _text(send, 200, b"Healthy")
-        elif kind == _READY:
-            if self.ready and not self.draining and await self.backend.ready():
-                await _text(send, 200, b"Ready")
-            else:
-                await _json(send, 503, MSG_DRAINING if self.draining else MSG_NOT_READY)
-        else:
-            await self._swagger(scope, send)
+                return 200, [], b""
+            return self._score(request)
+        if kind == _LIVE:
+            return 200, _TEXT_HEADERS, b"Healthy"
+        if kind == _READY:
+            if not self.ready or self.draining:
+                return _json(503, MSG_DRAINING if self.draining else MSG_NOT_READY)
+            if self.backend.local_readiness:
+                return 200, _TEXT_HEADERS, b"Ready"
+            return asyncio.ensure_future(self._readiness())
+        return self._swagger(request)
 
-    async def _swagger(self, scope: Scope, send: Send) -> None:
+    async def _readiness(self) -> Response:
+        if await self.backend.ready() and self.ready and not self.draining:
+            return 200, _TEXT_HEADERS, b"Ready"
+        return _json(503, MSG_DRAINING if self.draining else MSG_NOT_READY)
+
+    def _swagger(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
         if not self.ready:
-            await _json(send, 503, MSG_NOT_READY)
-            return
-        query: bytes = scope["query_string"]
+            return _json(503, MSG_NOT_READY)
+        query = request.query
         versions = parse_qs(query.decode("latin-1")).get("version") if query else None
-        status, body, content_type = await self.backend.swagger(
-            versions[0] if versions else None, query
-        )
-        await send(_response_start(status, [(_CT, content_type), (_CL, b"%d" % len(body))]))
-        await send({"type": "http.response.body", "body": body})
+        version = versions[0] if versions else None
+        if self.backend.local_swagger:
+            status, body, content_type = self.backend.swagger_local(version)
+            return status, [(_CT, content_type)], body
+        return asyncio.ensure_future(self._swagger_remote(version, query))
 
-    async def _score(self, scope: Scope, receive: Receive, send: Send, method: str) -> None:
+    async def _swagger_remote(self, version: str | None, query: bytes) -> Response:
+        status, body, content_type = await self.backend.swagger(version, query)
+        return status, [(_CT, content_type)], body
+
+    def _score(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
         started = time.perf_counter()
-        metrics = self.metrics
         request_id = ms_request_id = client_request_id = trace_id = None
         authorization = None
         content_type = b""
-        content_length = -1
-        for name, value in scope["headers"]:
+        for name, value in request.headers:
             if name == b"authorization":
                 authorization = value
             elif name == b"content-type":
                 content_type = value
-            elif name == b"content-length":
-                content_length = int(value) if value.isdigit() else -1
             elif name == b"x-request-id":
                 request_id = value
             elif name == b"x-ms-request-id":
@@ -218,122 +216,114 @@ class ScoringApp:
             id_headers.append((b"x-ms-client-request-id", client_request_id))
         if trace_id is not None:
             id_headers.append((b"traceid", trace_id))
-
+        call = _Call(request, content_type, id_headers, started)
         if self.auth is not None:
             credential = authorization.decode("latin-1") if authorization is not None else None
-            if self._auth_sync is not None:
-                decision = self._auth_sync(credential)
-            else:
-                decision = await self.auth.check(credential)
-            if not decision.ok:
-                metrics.rejected["unauthorized"].inc()
-                extra = id_headers
-                if decision.www_authenticate:
-                    extra = [*id_headers, (b"www-authenticate", decision.www_authenticate.encode())]
-                await _json(send, decision.status, decision.message, extra)
-                metrics.response(decision.status)
-                return
+            if self._auth_sync is None:
+                return asyncio.ensure_future(self._score_async_auth(call, credential))
+            denied = self._denied(self._auth_sync(credential), id_headers)
+            if denied is not None:
+                return denied
+        return self._admit(call)
+
+    async def _score_async_auth(self, call: _Call, credential: str | None) -> Response:
+        assert self.auth is not None
+        denied = self._denied(await self.auth.check(credential), call.id_headers)
+        if denied is not None:
+            return denied
+        answer = self._admit(call)
+        if isinstance(answer, asyncio.Future):
+            return await answer
+        return answer
+
+    def _denied(self, decision: AuthDecisionLike, id_headers: Headers) -> Response | None:
+        if decision.ok:
+            return None
+        self.metrics.rejected["unauthorized"].inc()
+        self.metrics.response(decision.status)
+        extra = id_headers
+        if decision.www_authenticate:
+            extra = [*id_headers, (b"www-authenticate", decision.www_authenticate.encode())]
+        return _json(decision.status, decision.message, extra)
+
+    def _admit(self, call: _Call) -> Response | asyncio.Future[Response]:
+        """Request-id limits, readiness, the body limit; then hand the call to the back end."""
+        metrics = self.metrics
+        id_headers = call.id_headers
+        request_id = id_headers[0][1]
         if len(request_id) > MAX_REQUEST_ID_CHARS:
             metrics.rejected["header_too_large"].inc()
-            await _json(send, 431, "x-request-id must not exceed 100 characters")
             metrics.response(431)
-            return
-        if (ms_request_id is not None and len(ms_request_id) > MAX_REQUEST_ID_CHARS) or (
-            client_request_id is not None and len(client_request_id) > MAX_REQUEST_ID_CHARS
+            return _json(431, "x-request-id must not exceed 100 characters")
+        if len(id_headers[1][1]) > MAX_REQUEST_ID_CHARS or (
+            len(id_headers) > 2
+            and id_headers[2][0] == b"x-ms-client-request-id"
+            and len(id_headers[2][1]) > MAX_REQUEST_ID_CHARS
         ):
             metrics.rejected["header_too_large"].inc()
-            await _json(
-                send,
+            metrics.response(431)
+            return _json(
                 431,
                 "x-ms-request-id and x-ms-client-request-id must not exceed 100 characters",
                 id_headers[:1],
             )
-            metrics.response(431)
-            return
         if self.draining or not self.ready:
             reason = "draining" if self.draining else "not_ready"
             metrics.rejected[reason].inc()
-            await _json(send, 503, MSG_DRAINING if self.draining else MSG_NOT_READY, id_headers)
             metrics.response(503)
-            return
-        limit = self._limit
-        if content_length > limit:
-            await self._too_large(send, id_headers)
-            return
-        try:
-            body = await _read_body(receive, limit)
-        except _Disconnected:
-            return
-        if body is None:
-            await self._too_large(send, id_headers)
-            return
-
-        self.active += 1
-        self._idle.clear()
-        try:
-            await self._admit_and_run(scope, send, method, body, content_type, id_headers, started)
-        finally:
-            self.active -= 1
-            if not self.active:
-                self._idle.set()
-
-    async def _admit_and_run(
-        self,
-        scope: Scope,
-        send: Send,
-        method: str,
-        body: bytes,
-        content_type: bytes,
-        id_headers: list[tuple[bytes, bytes]],
-        started: float,
-    ) -> None:
-        metrics = self.metrics
+            return _json(503, MSG_DRAINING if self.draining else MSG_NOT_READY, id_headers)
+        request = call.request
+        if request.too_large:
+            metrics.rejected["body_too_large"].inc()
+            metrics.response(413)
+            return _json(413, f"Request body exceeds the limit of {self._limit} bytes.", id_headers)
         backend = self.backend
-        gate = backend.gate
-        queued = time.perf_counter()
-        slot = gate.try_acquire()
-        if slot is None:
-            slot = await gate.acquire(self._wait_s)
-            if slot is None:
-                reason = "draining" if self.draining else "queue_timeout"
-                metrics.rejected[reason].inc()
-                message = (
-                    MSG_DRAINING
-                    if self.draining
-                    else "Service unavailable: no scoring slot became free within "
-                    f"max_request_wait_time ({self.settings.max_request_wait_ms} ms)."
-                )
-                await _json(send, 503, message, id_headers)
-                metrics.response(503)
-                self._observe(scope, id_headers, 503, body, b"", message, started, 0.0, 0.0)
-                return
-        admitted = time.perf_counter()
-        metrics.admitted.inc()
-        req = ScoreRequest(
-            method,
-            scope["query_string"],
-            content_type.decode("latin-1"),
-            tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        score_request = ScoreRequest(
+            request.method,
+            request.query,
+            call.content_type.decode("latin-1"),
+            tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers)
             if backend.wants_headers
             else (),
-            body,
+            request.body,
+            request.path,
         )
-        result = await backend.score(slot, req)
+        self.active += 1
+        return backend.submit(score_request, self._wait_s, call.bind(self._finish))
+
+    def _finish(self, call: _Call, result: ScoreResult | None, waited_s: float) -> Response:
+        """Turn the back end's outcome into the response (on the loop, once per call)."""
+        self.active -= 1
+        if not self.active and self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+        metrics = self.metrics
+        id_headers = call.id_headers
+        if result is None:
+            reason = "draining" if self.draining else "queue_timeout"
+            metrics.rejected[reason].inc()
+            message = (
+                MSG_DRAINING
+                if self.draining
+                else "Service unavailable: no scoring slot became free within "
+                f"max_request_wait_time ({self.settings.max_request_wait_ms} ms)."
+            )
+            metrics.response(503)
+            self._observe(call, 503, b"", message, 0.0, 0.0)
+            return _json(503, message, id_headers)
+        metrics.admitted.inc()
         out = result.body
         headers = [
-            (_CT, result.content_type),
-            (_CL, b"%d" % len(out)),
             (b"x-ms-run-function-failed", _FAILED[result.run_failed]),
             (b"x-ms-run-fn-exec-ms", b"%.3f" % result.exec_ms),
             *id_headers,
             *result.headers,
         ]
-        await send(_response_start(result.status, headers))
-        await send({"type": "http.response.body", "body": out})
+        if result.content_type:  # a script's response may deliberately have none
+            headers.insert(0, (_CT, result.content_type))
         done = time.perf_counter()
-        metrics.queue_wait.observe(admitted - queued)
+        metrics.queue_wait.observe(waited_s)
         metrics.run_time.observe(result.exec_ms / 1000.0)
-        metrics.total_time.observe(done - started)
+        metrics.total_time.observe(done - call.started)
         metrics.response(result.status)
         if result.status >= 500:
             log.warning(
@@ -343,46 +333,35 @@ class ScoringApp:
                 result.error,
             )
         if self.observers:
-            self._observe(
-                scope,
-                id_headers,
-                result.status,
-                body,
-                out,
-                result.error,
-                started,
-                (admitted - started) * 1000.0,
-                result.exec_ms,
-            )
+            self._observe(call, result.status, out, result.error, waited_s * 1000.0, result.exec_ms)
+        return result.status, headers, out
 
     def _observe(
         self,
-        scope: Scope,
-        id_headers: list[tuple[bytes, bytes]],
+        call: _Call,
         status: int,
-        body: bytes,
         out: bytes,
         error: str | None,
-        started: float,
         queue_ms: float,
         run_ms: float,
     ) -> None:
         if not self.observers:
             return
         now = time.perf_counter()
+        request = call.request
         record = RequestRecord(
-            request_id=id_headers[0][1].decode("latin-1"),
-            method=scope["method"],
-            path=scope["path"],
+            request_id=call.id_headers[0][1].decode("latin-1"),
+            method=request.method,
+            path=request.path,
             status=status,
-            input=body,
-            query=scope["query_string"],
+            input=request.body,
+            query=request.query,
             output=out,
             error=error,
-            started_at=time.time() - (now - started),
+            started_at=time.time() - (now - call.started),
             queue_ms=queue_ms,
             run_ms=run_ms,
-            total_ms=(now - started) * 1000.0,
+            total_ms=(now - call.started) * 1000.0,
         )
         for observer in self.observers:
             try:
@@ -390,62 +369,26 @@ class ScoringApp:
             except Exception:
                 log.exception("request observer %r failed", observer)
 
-    async def _too_large(self, send: Send, id_headers: list[tuple[bytes, bytes]]) -> None:
-        self.metrics.rejected["body_too_large"].inc()
-        await _json(
-            send,
-            413,
-            f"Request body exceeds the limit of {self._limit} bytes.",
-            [*id_headers, (b"connection", b"close")],
-        )
-        self.metrics.response(413)
+
+class _Call:
+    """What the response of one admitted scoring request needs."""
+
+    __slots__ = ("content_type", "id_headers", "request", "started")
+
+    def __init__(
+        self, request: HttpRequest, content_type: bytes, id_headers: Headers, started: float
+    ) -> None:
+        self.request = request
+        self.content_type = content_type
+        self.id_headers = id_headers
+        self.started = started
+
+    def bind(
+        self, finish: Callable[[_Call, ScoreResult | None, float], Response]
+    ) -> Callable[[ScoreResult | None, float], Response]:
+        """``finish`` with this call bound as its first argument."""
+        return partial(finish, self)
 
 
-class _Disconnected(Exception):
-    """The client went away before its body was complete: nothing to answer."""
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it passes ``limit`` (_Disconnected if cut off)."""
-    message = await receive()
-    if message["type"] != "http.request":
-        raise _Disconnected
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        return body if len(body) <= limit else None
-    chunks = [body]
-    size = len(body)
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise _Disconnected
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _json(
-    send: Send, status: int, message: str, extra: Sequence[tuple[bytes, bytes]] = ()
-) -> None:
-    body = error_body(message)
-    await send(_response_start(status, [(_CT, JSON_CT), (_CL, b"%d" % len(body)), *extra]))
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _text(send: Send, status: int, body: bytes) -> None:
-    await send(_response_start(status, [(_CT, _TEXT_CT), (_CL, b"%d" % len(body))]))
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+def _json(status: int, message: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> Response:
+    return status, [*_JSON_HEADERS, *extra], error_body(message)

@@ -1,10 +1,10 @@
-"""Where ``run()`` executes. Every back end owns the admission :class:`Gate` whose slots it
-hands out, so a slot is free exactly when the thing behind it can take a new call:
+"""Where ``run()`` executes. Every back end decides admission itself, so a slot is free exactly
+when the thing behind it can take a new call:
 
 * :class:`ThreadBackend` -- score.py loaded in the server process, run() called on dedicated
-  threads (one per allowed concurrent call). A call over the scoring timeout is answered 504
-  at once, but its thread keeps running and keeps its slot until run() returns (Python cannot
-  stop a thread).
+  threads (one per allowed concurrent call) that take calls from one FIFO queue. A call over
+  the scoring timeout is answered 504 at once, but its thread keeps running and keeps its slot
+  until run() returns (Python cannot stop a thread).
 * ``ProcessBackend`` (:mod:`aksml.runtime.workers`) -- one worker process per slot, each
   running init() once; a call over the timeout gets 504, its worker is killed and replaced,
   and the slot comes back when the replacement's init() has returned.
@@ -18,9 +18,10 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, TypeVar
 
 from aksml.runtime.gate import Gate
 from aksml.runtime.messages import JSON_CT, ScoreRequest, ScoreResult, error_body
@@ -29,6 +30,7 @@ from aksml.runtime.settings import RuntimeSettings
 from aksml.runtime.swagger import build_documents, lookup_message
 
 log = logging.getLogger("aksml.runtime")
+_R = TypeVar("_R")
 
 
 def timeout_result(timeout_ms: int, elapsed_ms: float) -> ScoreResult:
@@ -68,10 +70,9 @@ def swagger_documents(settings: RuntimeSettings, script: ScriptInfo) -> dict[str
 
 
 class Backend(abc.ABC):
-    """Runs scoring calls; owns the admission gate."""
+    """Runs scoring calls and decides admission (at most ``max_concurrent_requests`` calls of
+    run() at once; the rest wait FIFO at most ``max_request_wait_time``, then are refused)."""
 
-    gate: Gate[Any]
-    """Admission slots; a slot is handed to :meth:`score`, which gives it back."""
     wants_headers = False
     """Whether requests must carry their headers (run() takes request_headers, or proxying)."""
     description = ""
@@ -93,15 +94,44 @@ class Backend(abc.ABC):
         """Load the script / start workers; raise :class:`ScriptLoadError` on failure."""
 
     @abc.abstractmethod
-    async def score(self, slot: Any, req: ScoreRequest) -> ScoreResult:
-        """Run one admitted call (bounded by the scoring timeout); gives ``slot`` back."""
+    def submit(
+        self, req: ScoreRequest, wait_s: float, finish: Callable[[ScoreResult | None, float], _R]
+    ) -> asyncio.Future[_R]:
+        """Admit and run one call; the future holds ``finish(result, queue_wait_s)``.
+
+        ``result`` is None when the call was refused (no slot within ``wait_s`` seconds, or
+        draining); ``finish`` runs on the event loop exactly once per call.
+        """
+
+    @property
+    @abc.abstractmethod
+    def in_flight(self) -> int:
+        """Calls holding a slot right now (a timed-out call still running counts)."""
+
+    @property
+    @abc.abstractmethod
+    def queue_depth(self) -> int:
+        """Calls waiting for a slot right now."""
+
+    @abc.abstractmethod
+    def refuse_waiters(self) -> None:
+        """Refuse every queued call at once (draining)."""
 
     async def swagger(self, version: str | None, query: bytes) -> tuple[int, bytes, bytes]:
         """(status, body, content type) for GET swagger.json."""
+        return self.swagger_local(version)
+
+    def swagger_local(self, version: str | None) -> tuple[int, bytes, bytes]:
+        """The swagger answer from the loaded script's documents (no I/O)."""
         key, message = lookup_message(version, tuple(self._swagger) or self._swagger_supported)
         if key is None or key not in self._swagger:
             return 404, error_body(message), JSON_CT
         return 200, self._swagger[key], JSON_CT
+
+    local_swagger = True
+    """Whether :meth:`swagger` answers from local documents (False: it asks an upstream)."""
+    local_readiness = True
+    """Whether readiness needs nothing beyond init() (False: :meth:`ready` asks an upstream)."""
 
     def use_script_info(self, info: ScriptInfo) -> None:
         """Take request routing and swagger documents from a loaded script."""
@@ -118,6 +148,51 @@ class Backend(abc.ABC):
         """Release resources."""
 
 
+class GatedBackend(Backend):
+    """A back end whose slots are objects in a FIFO :class:`Gate` (worker processes,
+    upstream connections); :meth:`score` runs one admitted call and gives its slot back."""
+
+    gate: Gate[Any]
+    """Admission slots; a slot is handed to :meth:`score`, which gives it back."""
+
+    @abc.abstractmethod
+    async def score(self, slot: Any, req: ScoreRequest) -> ScoreResult:
+        """Run one admitted call (bounded by the scoring timeout); gives ``slot`` back."""
+
+    def submit(
+        self, req: ScoreRequest, wait_s: float, finish: Callable[[ScoreResult | None, float], _R]
+    ) -> asyncio.Future[_R]:
+        """Wait for a gate slot, then :meth:`score` (a task per call)."""
+        return asyncio.ensure_future(self._gated(req, wait_s, finish))
+
+    async def _gated(
+        self, req: ScoreRequest, wait_s: float, finish: Callable[[ScoreResult | None, float], _R]
+    ) -> _R:
+        gate = self.gate
+        queued = time.perf_counter()
+        slot = gate.try_acquire()
+        if slot is None:
+            slot = await gate.acquire(wait_s)
+            if slot is None:
+                return finish(None, time.perf_counter() - queued)
+        waited = time.perf_counter() - queued
+        return finish(await self.score(slot, req), waited)
+
+    @property
+    def in_flight(self) -> int:
+        """Slots held."""
+        return self.gate.in_use
+
+    @property
+    def queue_depth(self) -> int:
+        """Calls queued at the gate."""
+        return self.gate.waiting
+
+    def refuse_waiters(self) -> None:
+        """Refuse every call queued at the gate."""
+        self.gate.refuse_waiters()
+
+
 def _nothing() -> None:
     return None
 
@@ -126,26 +201,66 @@ def _log_fatal(message: str) -> None:
     log.error("%s", message)
 
 
+TICK_S = 0.005
+"""How often the thread back end checks queue deadlines and scoring timeouts while busy: a
+refused request is answered at most this late; a request is never *admitted* late (the run()
+thread re-checks the deadline when it takes the call)."""
+HANDOFF_GRACE_S = 0.005
+"""With ``max_request_wait_time`` 0, how long a call may take to reach an idle run() thread."""
+
 _LOAD = object()
 _STOP = object()
 
 
+class _Job:
+    """One submitted call of the thread back end."""
+
+    __slots__ = ("deadline", "finish", "future", "queued", "req", "started", "token")
+
+    def __init__(
+        self,
+        req: ScoreRequest,
+        future: asyncio.Future[Any],
+        finish: Callable[[ScoreResult | None, float], Any],
+        queued: float,
+        deadline: float,
+    ) -> None:
+        self.req = req
+        self.future = future
+        self.finish = finish
+        self.queued = queued
+        self.deadline = deadline
+        self.token = [True]
+        """Claimed by whoever pops it first (a run() thread or the loop refusing it); list.pop
+        is atomic under the GIL, so exactly one side wins without a lock."""
+        self.started = 0.0
+
+
 class ThreadBackend(Backend):
-    """score.py in this process; run() on ``max_concurrent_requests`` dedicated threads."""
+    """score.py in this process; run() on ``max_concurrent_requests`` dedicated threads.
+
+    Admission without a per-call task: calls go straight into one FIFO queue the run() threads
+    take from, so at most one call per thread runs; a call still queued at its deadline is
+    refused (by the loop's ticker, or by the thread that takes it, whichever comes first).
+    """
 
     def __init__(self, settings: RuntimeSettings) -> None:
         """Prepare (not yet start) the threads."""
         super().__init__(settings)
         count = settings.max_concurrent_requests
-        self.gate = Gate(range(count))
         self.description = f"in-process, {count} run() thread{'s' if count > 1 else ''}"
-        self._jobs: SimpleQueue[tuple[Any, asyncio.Future[Any], Any]] = SimpleQueue()
+        self._jobs: SimpleQueue[Any] = SimpleQueue()
+        self._queued: deque[_Job] = deque()
+        """Submitted calls in arrival order (claimed ones are dropped from the front lazily)."""
+        self._running: list[_Job | None] = [None] * count
+        """The call each run() thread is inside (written only by that thread)."""
         self._threads = [
-            threading.Thread(target=self._work, name=f"aksml-run-{i}", daemon=True)
+            threading.Thread(target=self._work, args=(i,), name=f"aksml-run-{i}", daemon=True)
             for i in range(count)
         ]
         self._script: LoadedScript | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Start the threads; load score.py and run init() on one of them."""
@@ -153,7 +268,7 @@ class ThreadBackend(Backend):
         for thread in self._threads:
             thread.start()
         done: asyncio.Future[Any] = self._loop.create_future()
-        self._jobs.put((_LOAD, done, None))
+        self._jobs.put((_LOAD, done))
         outcome = await done
         if isinstance(outcome, BaseException):
             raise outcome
@@ -161,17 +276,100 @@ class ThreadBackend(Backend):
         self._script = script
         self.use_script_info(script.info)
 
-    def _work(self) -> None:
+    @property
+    def in_flight(self) -> int:
+        """run() calls in progress (one that timed out counts until it returns)."""
+        return sum(job is not None for job in self._running)
+
+    @property
+    def queue_depth(self) -> int:
+        """Calls submitted and not yet taken by a thread or refused."""
+        return sum(bool(job.token) for job in self._queued)
+
+    def submit(
+        self, req: ScoreRequest, wait_s: float, finish: Callable[[ScoreResult | None, float], _R]
+    ) -> asyncio.Future[_R]:
+        """Queue the call for the run() threads (no task, no per-call timer)."""
+        loop = self._loop
+        assert loop is not None
+        future: asyncio.Future[_R] = loop.create_future()
+        now = time.perf_counter()
+        if wait_s <= 0:
+            if self._queued_live() or all(job is not None for job in self._running):
+                future.set_result(finish(None, 0.0))
+                return future
+            wait_s = HANDOFF_GRACE_S
+        job = _Job(req, future, finish, now, now + wait_s)
+        self._queued.append(job)
+        self._jobs.put(job)
+        if self._ticker is None:
+            self._ticker = loop.call_later(TICK_S, self._tick)
+        return future
+
+    def _queued_live(self) -> bool:
+        queued = self._queued
+        while queued and not queued[0].token:
+            queued.popleft()
+        return bool(queued)
+
+    def _tick(self) -> None:
+        """Refuse calls queued past their deadline; answer 504 for runs past the timeout."""
+        self._ticker = None
+        now = time.perf_counter()
+        queued = self._queued
+        while queued:
+            job = queued[0]
+            if not job.token:
+                queued.popleft()
+            elif now >= job.deadline:
+                queued.popleft()
+                if _claim(job):
+                    _settle(job, None, now - job.queued)
+            else:
+                break
+        busy = False
+        for running in self._running:
+            if running is None:
+                continue
+            busy = True
+            job = running
+            if not job.future.done() and now - job.started >= self.timeout_s:
+                elapsed = (now - job.started) * 1000.0
+                log.warning(
+                    "run() exceeded the scoring timeout (%d ms); answering 504, the call keeps "
+                    "its thread until it returns",
+                    self.settings.scoring_timeout_ms,
+                )
+                _settle(
+                    job,
+                    timeout_result(self.settings.scoring_timeout_ms, elapsed),
+                    job.started - job.queued,
+                )
+        if queued or busy:
+            loop = self._loop
+            assert loop is not None
+            self._ticker = loop.call_later(TICK_S, self._tick)
+
+    def refuse_waiters(self) -> None:
+        """Refuse every call not yet taken by a thread."""
+        now = time.perf_counter()
+        while self._queued:
+            job = self._queued.popleft()
+            if _claim(job):
+                _settle(job, None, now - job.queued)
+
+    def _work(self, index: int) -> None:
         loop = self._loop
         assert loop is not None
         jobs = self._jobs
+        running = self._running
         call_soon = loop.call_soon_threadsafe
-        finish = self._finish
+        clock = time.perf_counter
         while True:
-            req, future, slot = jobs.get()
-            if req is _STOP:
+            job = jobs.get()
+            if job is _STOP:
                 return
-            if req is _LOAD:
+            if type(job) is tuple:  # (_LOAD, future)
                 outcome: Any
                 try:
                     outcome = LoadedScript(
@@ -182,47 +380,49 @@ class ThreadBackend(Backend):
                     outcome = exc
                 except BaseException as exc:  # anything else escaping the user's code
                     outcome = ScriptLoadError(repr(exc))
-                call_soon(_settle, future, outcome)
+                call_soon(_set, job[1], outcome)
                 continue
+            if not _claim(job):
+                continue  # refused meanwhile
+            now = clock()
+            if now > job.deadline:  # the loop was late refusing it: never admit it late
+                call_soon(_settle, job, None, now - job.queued)
+                continue
+            job.started = now
             script = self._script
             assert script is not None
-            call_soon(finish, future, script.handle(req), slot)
-
-    def _finish(self, future: asyncio.Future[ScoreResult], result: ScoreResult, slot: Any) -> None:
-        self.gate.release(slot)
-        if not future.done():
-            future.set_result(result)
-
-    async def score(self, slot: Any, req: ScoreRequest) -> ScoreResult:
-        """Hand the call to a run() thread; 504 at the timeout (the thread keeps the slot)."""
-        loop = self._loop
-        assert loop is not None
-        future: asyncio.Future[ScoreResult] = loop.create_future()
-        started = time.perf_counter()
-        self._jobs.put((req, future, slot))
-        timer = loop.call_later(self.timeout_s, self._expire, future, started)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+            running[index] = job
+            result = script.handle(job.req)
+            running[index] = None
+            call_soon(_settle, job, result, now - job.queued)
 
     async def close(self) -> None:
         """Stop idle run() threads (a thread still inside run() ends with the process)."""
-        loop = asyncio.get_running_loop()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
         for _ in self._threads:
-            self._jobs.put((_STOP, loop.create_future(), None))
-
-    def _expire(self, future: asyncio.Future[ScoreResult], started: float) -> None:
-        if not future.done():
-            elapsed = (time.perf_counter() - started) * 1000.0
-            log.warning(
-                "run() exceeded the scoring timeout (%d ms); answering 504, the call keeps its "
-                "slot until it returns",
-                self.settings.scoring_timeout_ms,
-            )
-            future.set_result(timeout_result(self.settings.scoring_timeout_ms, elapsed))
+            self._jobs.put(_STOP)
 
 
-def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
+def _claim(job: _Job) -> bool:
+    try:
+        job.token.pop()
+    except IndexError:
+        return False
+    return True
+
+
+def _settle(job: _Job, result: ScoreResult | None, waited_s: float) -> None:
+    future = job.future
+    if future.done():
+        return
+    try:
+        future.set_result(job.finish(result, waited_s))
+    except BaseException as exc:  # finish failed: the connection still gets an answer (500)
+        future.set_exception(exc)
+
+
+def _set(future: asyncio.Future[Any], outcome: Any) -> None:
     if not future.done():
         future.set_result(outcome)

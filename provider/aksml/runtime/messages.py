@@ -50,7 +50,7 @@ class ScoreRequest(NamedTuple):
     body: bytes
     """Request body."""
     path: str = "/score"
-    """Request path as the client sent it, percent-decoded (ASGI ``scope["path"]``), e.g.
+    """Request path as the client sent it, percent-decoded, e.g.
     ``/api/v1/service/<name>/score``; a ``@rawhttp`` script sees it as ``request.path``."""
 
 

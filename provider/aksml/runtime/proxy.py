@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from aksml.runtime.backends import Backend, timeout_result
+from aksml.runtime.backends import GatedBackend, timeout_result
 from aksml.runtime.gate import Gate
 from aksml.runtime.messages import JSON_CT, ScoreRequest, ScoreResult, error_body
 from aksml.runtime.settings import RuntimeSettings
@@ -42,10 +42,12 @@ _HOP_HEADERS = frozenset(
 )
 
 
-class ProxyBackend(Backend):
+class ProxyBackend(GatedBackend):
     """Forwards admitted calls to the upstream model server."""
 
     wants_headers = True
+    local_swagger = False
+    local_readiness = False
 
     def __init__(self, settings: RuntimeSettings) -> None:
         """Create the connection pool (connections open on first use)."""

@@ -1,5 +1,5 @@
-"""Run the scoring app on uvicorn (httptools + uvloop): startup banner, init(), readiness,
-SIGTERM drain, exit codes.
+"""Run the scoring app on the runtime's HTTP protocol (httptools + uvloop): startup banner,
+init(), readiness, SIGTERM drain, exit codes.
 
 Lifecycle: bind and serve liveness at once; load score.py and run init() (readiness fails until
 it returned; failure -> exit 3); serve. On SIGTERM or SIGINT: readiness fails at once, queued
@@ -18,11 +18,8 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Generator, Sequence
-from contextlib import contextmanager
-from typing import Any, TypeVar
-
-import uvicorn
+from collections.abc import Sequence
+from typing import TypeVar
 
 from aksml import contract as c
 from aksml.runtime.app import AuthenticatorLike, ScoringApp
@@ -33,7 +30,7 @@ from aksml.runtime.datacollect import (
     DEFAULT_MAX_RECORD_BYTES,
 )
 from aksml.runtime.hooks import RequestObserver
-from aksml.runtime.httpproto import BoundedHeadHttpToolsProtocol
+from aksml.runtime.httpproto import HttpServer
 from aksml.runtime.metrics import RuntimeMetrics
 from aksml.runtime.observe import Observability, ObservabilityConfig
 from aksml.runtime.script import ScriptLoadError
@@ -44,14 +41,8 @@ _T = TypeVar("_T")
 
 DRAIN_MARGIN_S = 1.0
 """Extra time past the scoring timeout that draining waits for in-flight calls."""
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling (the runtime drains first)."""
-
-    @contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
+SHUTDOWN_GRACE_S = 2.0
+"""After draining, how long open connections get to receive their last response."""
 
 
 def make_backend(settings: RuntimeSettings) -> Backend:
@@ -190,8 +181,8 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
     # before init() returned, slots held by starting workers are not load: report 0 so an
     # autoscaler reading the in-flight metric does not see a starting pod as busy
     metrics = RuntimeMetrics(
-        in_flight=lambda: float(backend.gate.in_use) if app_ref and app_ref[0].ready else 0.0,
-        queue_depth=lambda: float(backend.gate.waiting),
+        in_flight=lambda: float(backend.in_flight) if app_ref and app_ref[0].ready else 0.0,
+        queue_depth=lambda: float(backend.queue_depth),
     )
     observability.register_metrics(metrics.registry)
     app = ScoringApp(
@@ -217,20 +208,7 @@ async def _serve(
     metrics: RuntimeMetrics,
     app: ScoringApp,
 ) -> int:
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        http=BoundedHeadHttpToolsProtocol,
-        loop="none",
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=int(settings.scoring_timeout_ms / 1000 + 2),
-    )
-    server = _Server(config)
+    server = HttpServer(app)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     interrupts = 0
@@ -262,14 +240,11 @@ async def _serve(
         await authenticator.start()
     if settings.metrics_port:
         metrics.serve(settings.host, settings.metrics_port)
-    serve_task = asyncio.create_task(server.serve())
-    while not server.started:
-        if serve_task.done():
-            await serve_task
-            log.error("could not start the HTTP server on %s:%d", settings.host, settings.port)
-            return c.EXIT_USAGE
-        await asyncio.sleep(0.01)
-    port = _bound_port(server) or settings.port
+    try:
+        port = await server.start(settings.host, settings.port)
+    except OSError as exc:
+        log.error("could not start the HTTP server on %s:%d: %s", settings.host, settings.port, exc)
+        return c.EXIT_USAGE
     print("\n".join(_banner(settings, backend, port)), flush=True)
 
     load_started = time.perf_counter()
@@ -295,8 +270,7 @@ async def _serve(
     if fatal:
         code = c.EXIT_INIT_FAILED
     await _drain(app, backend, settings)
-    server.should_exit = True
-    await serve_task
+    await server.shutdown(SHUTDOWN_GRACE_S)
     if not start_task.done():
         start_task.cancel()
     await backend.close()
@@ -309,7 +283,7 @@ async def _serve(
 
 async def _drain(app: ScoringApp, backend: Backend, settings: RuntimeSettings) -> None:
     app.draining = True
-    backend.gate.refuse_waiters()
+    backend.refuse_waiters()
     if app.active:
         log.info("draining: waiting for %d in-flight request(s)", app.active)
         try:
@@ -318,11 +292,3 @@ async def _drain(app: ScoringApp, backend: Backend, settings: RuntimeSettings) -
             )
         except TimeoutError:
             log.warning("draining: %d request(s) still running; stopping anyway", app.active)
-
-
-def _bound_port(server: uvicorn.Server) -> int | None:
-    for listener in getattr(server, "servers", []):
-        for sock in listener.sockets:
-            name: Any = sock.getsockname()
-            return int(name[1])
-    return None

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from aksml import contract as c
-from aksml.runtime.backends import Backend, script_location, timeout_result
+from aksml.runtime.backends import GatedBackend, script_location, timeout_result
 from aksml.runtime.gate import Gate
 from aksml.runtime.messages import ScoreRequest, ScoreResult, error_body
 from aksml.runtime.observe import service_identity
@@ -81,7 +81,7 @@ def _worker_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in secret}
 
 
-class ProcessBackend(Backend):
+class ProcessBackend(GatedBackend):
     """``max_concurrent_requests`` worker processes behind the admission gate."""
 
     def __init__(self, settings: RuntimeSettings) -> None:
