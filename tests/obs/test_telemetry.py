@@ -242,13 +242,14 @@ def test_adaptive_default_marks_sampled_items_and_always_sends_failures(ingestio
         service_version="1",
     )
     assert telemetry is not None and telemetry.sampler.adaptive
+    # the same sampler on a simulated clock: 2 s at 1000 requests/s
+    clock = FakeClock()
+    draws = iter([i / 997 % 1.0 for i in range(100_000)])
+    telemetry.sampler = RequestSampler(clock=clock, rand=lambda: next(draws))
     try:
-        # a burst far above 5/s: the sampler falls to a small fraction within 0.1 s
-        deadline = time.monotonic() + 0.5
-        sent = 0
-        while time.monotonic() < deadline:
-            telemetry.request(FinishedRequest(f"b{sent}", "POST", "/score", 200, time.time(), 1, 1))
-            sent += 1
+        for i in range(2000):
+            clock.now += 0.001
+            telemetry.request(FinishedRequest(f"b{i}", "POST", "/score", 200, time.time(), 1, 1))
         for i in range(3):
             telemetry.request(
                 FinishedRequest(f"f{i}", "POST", "/score", 502, time.time(), 1, 1, "boom")
@@ -263,8 +264,9 @@ def test_adaptive_default_marks_sampled_items_and_always_sends_failures(ingestio
     failed = [r for r in requests if r["data"]["baseData"]["responseCode"] == "502"]
     assert len(failed) == 3 and all("sampleRate" not in r for r in failed)
     sampled = [r for r in requests if "sampleRate" in r]
-    assert sampled, "the burst's later requests carry their sampling percentage"
+    assert sampled, "requests after the first window carry their sampling percentage"
     for r in sampled:
         keep_one_in = 100.0 / r["sampleRate"]
-        assert keep_one_in == round(keep_one_in) and keep_one_in > 1
-    assert len(requests) - 3 < sent / 2
+        assert keep_one_in == round(keep_one_in) and 195 <= keep_one_in <= 205
+    # the first window (64) whole, then about 5 per second
+    assert 64 + 3 < len(requests) <= 64 + 3 + 5 * 2 * 2
