@@ -207,6 +207,9 @@ PRIMARY_KEY_FILE: Final = "primaryKey"
 SECONDARY_KEY_FILE: Final = "secondaryKey"
 PACKAGES_DIR: Final = "/opt/aksml/packages"
 """Init-container pip target for the score.py environment; on the runtime's PYTHONPATH."""
+SYSTEM_PYTHON: Final = "/usr/local/bin/python"
+"""The runtime image's base interpreter (python:slim), which has pip; the runtime's own
+virtualenv (``/opt/aksml/venv``, made by ``uv venv``) has none, so package installs use this."""
 TMP_DIR: Final = "/tmp"
 DEFAULT_MAX_REQUEST_WAIT_MS: Final = 500
 """max_request_wait_time default (AML v1)."""

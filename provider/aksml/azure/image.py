@@ -26,7 +26,7 @@ KUBELET_IDENTITY_KEY: Final = "kubeletidentity"
 """Key of the kubelet's identity in a managed cluster's ``identityProfile``."""
 RUNTIME_VENV: Final = "/opt/aksml/venv"
 """The runtime image's virtualenv (the repository's Dockerfile); requirements go into it."""
-SYSTEM_PYTHON: Final = "/usr/local/bin/python"
+SYSTEM_PYTHON: Final = contract.SYSTEM_PYTHON
 """The base image's own interpreter, whose pip installs into the runtime virtualenv."""
 RUNTIME_USER: Final = "10001:10001"
 """Non-root uid:gid the runtime image (and the pod spec) runs as."""
