@@ -124,6 +124,7 @@ def test_dockerfile_matches_the_runtime_image_it_builds_on() -> None:
         ({"directory_name": "/abs"}, "Invalid source directory name"),
         ({"pip_requirements": ("AKSML_REQUIREMENTS",)}, "Invalid pip requirement"),
         ({"pip_requirements": ("a\nRUN rm -rf /",)}, "Invalid pip requirement"),
+        ({"index_url": "https://user:token@pkgs.example.invalid/simple"}, "credentials"),
     ],
 )
 def test_dockerfile_refuses_inputs_that_would_break_it(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from aksml import contract
 from aksml.errors import WebserviceException
@@ -90,6 +91,11 @@ def dockerfile(recipe: ImageRecipe) -> str:
             REQUIREMENTS_PATH,
         ]
         if recipe.index_url:
+            if "@" in urlsplit(recipe.index_url).netloc:
+                raise WebserviceException(
+                    "An index_url with credentials would be written into the image's history: "
+                    "use an index that needs none for image builds."
+                )
             install += ["--index-url", recipe.index_url]
         lines += [
             f'COPY <<"{_HEREDOC}" {REQUIREMENTS_PATH}',
