@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         "--run-ms", type=float, default=0.0, help="time run() sleeps (0: a trivial model)"
     )
     parser.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="load each configuration at the same time as 'off' (two wrk), so both see the "
+        "same machine; the default alternates them",
+    )
+    parser.add_argument(
         "--configs",
         default=",".join(CONFIGS),
         help="comma-separated subset of: " + ", ".join(CONFIGS) + " (off is always run)",
@@ -249,17 +256,32 @@ def main(argv: list[str] | None = None) -> int:
                 env["APPLICATIONINSIGHTS_CONNECTION_STRING"] = ingestions[name].connection_string
             servers[name] = Server(work, flags[name], env)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
+        # (off run, config run) measured in the same round -- or at the same time
+        pairs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
+            name: [] for name in chosen if name != "off"
+        }
+
+        def measure(name: str) -> dict[str, float]:
+            pid = servers[name].process.pid
+            before = cpu_seconds(pid)
+            run = run_wrk(servers[name].url, args.seconds, args.connections, lua)
+            run["cpu_us_per_request"] = 1e6 * (cpu_seconds(pid) - before) / max(run["requests"], 1)
+            runs[name].append(run)
+            return run
+
         for round_no in range(args.rounds):
             # rotate the order each round so no configuration always runs right after "off"
             shift = round_no % len(chosen)
-            for name in chosen[shift:] + chosen[:shift]:
-                pid = servers[name].process.pid
-                before = cpu_seconds(pid)
-                run = run_wrk(servers[name].url, args.seconds, args.connections, lua)
-                run["cpu_us_per_request"] = (
-                    1e6 * (cpu_seconds(pid) - before) / max(run["requests"], 1.0)
-                )
-                runs[name].append(run)
+            order = chosen[shift:] + chosen[:shift]
+            if args.concurrent:
+                for name in (n for n in order if n != "off"):
+                    with ThreadPoolExecutor(2) as pool:
+                        off_run, on_run = pool.map(measure, ["off", name])
+                    pairs[name].append((off_run, on_run))
+            else:
+                done = {name: measure(name) for name in order}
+                for name in pairs:
+                    pairs[name].append((done["off"], done[name]))
         collecting = next((n for n in ("on", "collect", "every") if n in servers), None)
         if collecting:
             written = servers[collecting].metric("aksml_data_collection_records_written_total")
@@ -292,22 +314,18 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen
         if name != "off"
     }
-    # paired: each round's cost against the same round's "off" run, then the median over
-    # rounds -- drifts in the machine's other load cancel within a round
+    # paired: each config run against the "off" run of the same round (or the one loaded at
+    # the same time with --concurrent), then the median over rounds -- drifts in the machine's
+    # other load cancel within a pair
     paired = {
-        name: statistics.median(
-            1.0 - r["rps"] / o["rps"] for r, o in zip(runs[name], runs["off"], strict=True)
-        )
-        for name in chosen
-        if name != "off"
+        name: statistics.median(1.0 - r["rps"] / o["rps"] for o, r in ps)
+        for name, ps in pairs.items()
     }
     paired_cpu = {
         name: statistics.median(
-            1.0 - o["cpu_us_per_request"] / r["cpu_us_per_request"]
-            for r, o in zip(runs[name], runs["off"], strict=True)
+            1.0 - o["cpu_us_per_request"] / r["cpu_us_per_request"] for o, r in ps
         )
-        for name in chosen
-        if name != "off"
+        for name, ps in pairs.items()
     }
     result = {
         "summary": summary,
@@ -321,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "dropped_buffer_full": dropped,
         "telemetry_items_received": {name: i.items for name, i in ingestions.items()},
         "rounds": args.rounds,
+        "concurrent": args.concurrent,
         "seconds": args.seconds,
         "connections": args.connections,
         "run_ms": args.run_ms,
@@ -328,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"run() {args.run_ms} ms, {args.connections} connections, {args.rounds} x {args.seconds} s"
-        "; costs: median over rounds of 1 - config/off within the round"
+        + ("; each config loaded at the same time as off" if args.concurrent else "")
+        + "; costs: median over rounds of 1 - config/off within the round"
     )
     print(
         "| observability | req/s (median) | runs | cost (req/s, paired) | "

@@ -195,9 +195,7 @@ def _fragment(raw: bytes, size: int, key: bytes) -> tuple[bytes, bool]:
     except orjson.JSONDecodeError:
         pass
     else:
-        if b"\n" in raw or b"\r" in raw:
-            raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
-        return name + raw, False
+        return name + raw.replace(b"\r", b" ").replace(b"\n", b" "), False
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -415,9 +413,11 @@ class DataCollector:
                 dumps(request_id),
                 common,
             )
-            # fast path (inlined): a complete payload that is valid single-line JSON
+            # fast path (inlined): a complete payload that is valid JSON is embedded as sent,
+            # its CR/LF whitespace turned into spaces (bytes.replace returns the same object
+            # when there is none -- far cheaper than testing with `in`)
             try:
-                if in_size != len(raw_in) or b"\n" in raw_in or b"\r" in raw_in:
+                if in_size != len(raw_in):
                     raise _SlowPath
                 loads(raw_in)
             except (_SlowPath, decode_error):
@@ -425,6 +425,7 @@ class DataCollector:
                 truncated += cut
                 inputs += (head, body, b"}\n")
             else:
+                raw_in = raw_in.replace(b"\r", b" ").replace(b"\n", b" ")
                 inputs += (head, b'"input":', raw_in, b"}\n")
             if status == 200:
                 key, name = _PREDICTION_KEY, b'"status":200,"prediction":'
@@ -436,7 +437,7 @@ class DataCollector:
                 predictions += (head, name, b"null}\n")
                 continue
             try:
-                if out_size != len(raw_out) or b"\n" in raw_out or b"\r" in raw_out:
+                if out_size != len(raw_out):
                     raise _SlowPath
                 loads(raw_out)
             except (_SlowPath, decode_error):
@@ -444,6 +445,7 @@ class DataCollector:
                 truncated += cut
                 predictions += (head, b'"status":%d,' % status, body, b"}\n")
             else:
+                raw_out = raw_out.replace(b"\r", b" ").replace(b"\n", b" ")
                 predictions += (head, name, raw_out, b"}\n")
         if truncated:
             self.stats.truncated += truncated
