@@ -301,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             "p99_ms_median": statistics.median(r.get("p99_ms", 0.0) for r in rs),
             "non2xx": sum(r["non2xx"] for r in rs),
             "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in rs),
+            "cpu_runs": [round(r["cpu_us_per_request"], 1) for r in rs],
         }
         for name, rs in runs.items()
     }
