@@ -272,9 +272,20 @@ class Observability:
             )
 
     def start(self) -> None:
-        """Start background writers."""
+        """Start background writers.
+
+        With Application Insights on, the objects that exist now (chiefly the ~30 000 the
+        OpenTelemetry and Azure SDK modules bring) are moved out of the garbage collector's
+        reach (``gc.freeze()``): they live as long as the process, and every full collection
+        would otherwise walk them again -- about 20 ms of CPU a second at thousands of
+        requests per second.
+        """
         if self.collector is not None:
             self.collector.start()
+        if self.telemetry is not None:
+            import gc
+
+            gc.freeze()
 
     def register_metrics(self, registry: CollectorRegistry) -> None:
         """Add the features' metric families to the runtime's registry."""
@@ -294,5 +305,8 @@ class Observability:
             )
         if self.telemetry is not None:
             self.telemetry.shutdown()
+            import gc
+
+            gc.unfreeze()  # undo start()'s freeze (a no-op when nothing is frozen)
         if self.access_log is not None:
             self.access_log.close()
