@@ -119,6 +119,17 @@ ACCESS_LOG: Final = RuntimeSetting(
     "Write one JSON line per scoring request to stdout (request id, status, durations; never "
     "bodies, headers, keys or tokens).",
 )
+CORS_ORIGINS: Final = RuntimeSetting(
+    "--access-control-allow-origins",
+    "AML_CORS_ORIGINS",
+    "Comma-separated origins a browser may call the scoring and swagger paths from ('*': any), "
+    "for GET and POST, as azureml-inference-server-http's flask-cors setting (default: none).",
+)
+SERVER_VERSION_HEADER: Final = RuntimeSetting(
+    "--server-version-header",
+    "SERVER_VERSION_LOG_RESPONSE_ENABLED",
+    "Send x-ms-server-version: aksml/<version> on every response (default true; false hides it).",
+)
 SERVICE_VERSION: Final = RuntimeSetting(
     "--service-version",
     "AKSML_SERVICE_VERSION",
@@ -196,6 +207,9 @@ PRIMARY_KEY_FILE: Final = "primaryKey"
 SECONDARY_KEY_FILE: Final = "secondaryKey"
 PACKAGES_DIR: Final = "/opt/aksml/packages"
 """Init-container pip target for the score.py environment; on the runtime's PYTHONPATH."""
+SYSTEM_PYTHON: Final = "/usr/local/bin/python"
+"""The runtime image's base interpreter (python:slim), which has pip; the runtime's own
+virtualenv (``/opt/aksml/venv``, made by ``uv venv``) has none, so package installs use this."""
 TMP_DIR: Final = "/tmp"
 DEFAULT_MAX_REQUEST_WAIT_MS: Final = 500
 """max_request_wait_time default (AML v1)."""

@@ -12,7 +12,9 @@ import pytest
 from azure_fakes import (
     CLUSTER_NAME,
     CONNECTION_STRING,
+    IMAGE_DIGEST,
     ISSUER,
+    KUBELET_OBJECT_ID,
     RG,
     UAI_CLIENT_ID,
     Recorder,
@@ -160,7 +162,7 @@ def test_endpoint_token_application(azure_mocks: Install) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"image": {}}, "not supported on AksEndpoint"),
+        ({"image": {}}, "needs at least one version with entry_script"),
         ({"models": [{"name": "m", "path": ".", "versions": ["red"]}]}, "unknown versions: red"),
     ],
 )
@@ -205,3 +207,36 @@ def test_webservice_refuses_model_versions(azure_mocks: Install, tmp_path: Path)
 
     with pytest.raises(WebserviceException, match="for AksEndpoint only"):
         body()
+
+
+def test_endpoint_builds_one_image_per_version_with_code_into_one_registry(
+    azure_mocks: Install, tmp_path: Path
+) -> None:
+    rec = azure_mocks()
+    src = tmp_path / "blue-src"
+    src.mkdir()
+    (src / "score.py").write_text("def init():\n    pass\n\ndef run(d):\n    return d\n")
+    args = _args(tmp_path, image={})
+    args["versions"][0] |= {
+        "entry_script": "score.py",
+        "source_directory": str(src),
+        "environment": {"pip_requirements": ["numpy"]},
+    }
+    args["versions"][1]["image"] = "example.azurecr.io/green:1"
+    _endpoint(args)
+    images_built = rec.of_type("docker-build:index:Image")
+    assert [r.name for r in images_built] == ["churn-azure-image-blue"]
+    assert len(rec.of_type("azure-native:containerregistry:Registry")) == 1
+    built = unwrap(images_built[0].inputs)
+    assert "numpy\nAKSML_REQUIREMENTS" in built["dockerfile"]["inline"]
+    (tag,) = built["tags"]
+    assert "/churn/blue:" in tag
+    deployments = _version_objects(rec, "Deployment")
+    blue = deployments["churn-blue"]["spec"]["template"]["spec"]
+    green = deployments["churn-green"]["spec"]["template"]["spec"]
+    assert blue["containers"][0]["image"] == f"{tag}@{IMAGE_DIGEST}"
+    assert "initContainers" not in blue  # no pip install at start
+    assert green["containers"][0]["image"] == "example.azurecr.io/green:1"
+    assert _env(deployments["churn-blue"])[contract.ENTRY_SCRIPT.env] == "blue-src/score.py"
+    grant = rec.inputs("azure-native:authorization:RoleAssignment", "churn-azure-acr-pull")
+    assert grant["principalId"] == KUBELET_OBJECT_ID

@@ -160,15 +160,33 @@ def test_update_builds_pushes_grants_and_renders_valid_objects(
     assert {"Deployment", "ServiceAccount", "Namespace", "Secret", "Service"} <= set(validated)
 
 
-def test_offline_render_of_the_example(in_project: None) -> None:
-    """``aksml render`` runs the program with stand-in Azure values: the image reference
-    and the AcrPull grant render without Azure, docker or a registry."""
+GOLDEN = Path(__file__).parent / "golden-aks-from-scratch"
+REGENERATE = (
+    "uv run aksml render examples/aks-from-scratch -o tests/azure/golden-aks-from-scratch --clean"
+)
+
+
+def test_offline_render_matches_golden() -> None:
+    """``aksml render`` runs the program with stand-in Azure values (nothing is built, no
+    registry or Azure is contacted); the checked-in render shows a pull request's diff."""
+    from aksml.plan import file_name, to_yaml
+    from aksml.plan.checks import consistency_problems, pod_security_problems
     from aksml.render import render_program
 
     objects = render_program(EXAMPLE)
+    rendered = {file_name(o): to_yaml(o) for o in objects}
+    golden = {p.name: p.read_text(encoding="utf-8") for p in sorted(GOLDEN.glob("*.yaml"))}
+    assert sorted(rendered) == sorted(golden), f"object set drifted; regenerate: {REGENERATE}"
+    for name, text in rendered.items():
+        assert text == golden[name], f"{name} drifted; regenerate: {REGENERATE}"
+    assert pod_security_problems(objects) == []
+    assert consistency_problems(objects) == []
     (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
-    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert ".azurecr.io/churn:" in image and "@sha256:" in image
+    pod = deployment["spec"]["template"]["spec"]
+    image = pod["containers"][0]["image"]
+    assert ".azurecr.io/churn:" in image and image.endswith("@sha256:" + "0" * 64)
+    assert "initContainers" not in pod
+    assert not [o for o in objects if o["kind"] == "ConfigMap"]
 
 
 def _json_ready(value: Any) -> Any:

@@ -108,7 +108,8 @@ def test_dockerfile_matches_the_runtime_image_it_builds_on() -> None:
     its uid and its app root. Fail here if that Dockerfile changes under it."""
     runtime = REPO_DOCKERFILE.read_text()
     assert "FROM python:${PYTHON_VERSION}-slim" in runtime  # /usr/local/bin/python with pip
-    assert f"uv venv {images.RUNTIME_VENV}" in runtime
+    assert f"uv venv {images.RUNTIME_VENV}" in runtime  # not --seed: that venv has no pip
+    assert "--seed" not in runtime and "pip==" not in runtime
     assert f"PATH={images.RUNTIME_VENV}/bin:$PATH" in runtime
     assert f"USER {images.RUNTIME_USER}" in runtime
     assert f"AML_APP_ROOT={contract.APP_ROOT_DIR}" in runtime
@@ -123,6 +124,7 @@ def test_dockerfile_matches_the_runtime_image_it_builds_on() -> None:
         ({"directory_name": "/abs"}, "Invalid source directory name"),
         ({"pip_requirements": ("AKSML_REQUIREMENTS",)}, "Invalid pip requirement"),
         ({"pip_requirements": ("a\nRUN rm -rf /",)}, "Invalid pip requirement"),
+        ({"index_url": "https://user:token@pkgs.example.invalid/simple"}, "credentials"),
     ],
 )
 def test_dockerfile_refuses_inputs_that_would_break_it(
@@ -339,7 +341,7 @@ def test_missing_or_wrong_image_source_fails_before_any_child(
     with pytest.raises(WebserviceException, match="not found"):
         _run(lambda: AzureServiceResources("ws", args))
     del args["image_source"]
-    with pytest.raises(WebserviceException, match="image_source source_directory and entry"):
+    with pytest.raises(WebserviceException, match=r"image_source \(one image\) or image_sources"):
         _run(lambda: AzureServiceResources("ws", args))
     assert not rec.custom()
 
@@ -478,6 +480,8 @@ def test_webservice_without_image_section_keeps_the_pip_init_container(
     assert not rec.of_type(IMAGE) and not rec.of_type(REGISTRY) and not rec.of_type(ROLE)
     pod = _pod(rec)
     assert [c["name"] for c in pod["initContainers"]] == ["install-environment"]
+    # the runtime's virtualenv has no pip (uv venv): the base image's python installs
+    assert pod["initContainers"][0]["command"][:3] == [images.SYSTEM_PYTHON, "-m", "pip"]
     assert pod["containers"][0]["image"] == DEFAULT_IMAGE
 
 

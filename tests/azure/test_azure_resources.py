@@ -540,6 +540,7 @@ def test_component_schema_infers_from_args_and_annotations() -> None:
         "clusterId",
         "dataCollectionBlobUrl",
         "imageRef",
+        "imageRefs",
         "kubernetesProvider",
         "modelBlobUrls",
         "modelContainerUrl",

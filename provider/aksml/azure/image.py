@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from aksml import contract
 from aksml.errors import WebserviceException
@@ -26,7 +27,7 @@ KUBELET_IDENTITY_KEY: Final = "kubeletidentity"
 """Key of the kubelet's identity in a managed cluster's ``identityProfile``."""
 RUNTIME_VENV: Final = "/opt/aksml/venv"
 """The runtime image's virtualenv (the repository's Dockerfile); requirements go into it."""
-SYSTEM_PYTHON: Final = "/usr/local/bin/python"
+SYSTEM_PYTHON: Final = contract.SYSTEM_PYTHON
 """The base image's own interpreter, whose pip installs into the runtime virtualenv."""
 RUNTIME_USER: Final = "10001:10001"
 """Non-root uid:gid the runtime image (and the pod spec) runs as."""
@@ -90,6 +91,11 @@ def dockerfile(recipe: ImageRecipe) -> str:
             REQUIREMENTS_PATH,
         ]
         if recipe.index_url:
+            if "@" in urlsplit(recipe.index_url).netloc:
+                raise WebserviceException(
+                    "An index_url with credentials would be written into the image's history: "
+                    "use an index that needs none for image builds."
+                )
             install += ["--index-url", recipe.index_url]
         lines += [
             f'COPY <<"{_HEREDOC}" {REQUIREMENTS_PATH}',

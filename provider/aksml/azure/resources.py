@@ -107,6 +107,10 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     identity AcrPull on it. Needs ``image_source``."""
     image_source: ImageSourceArgs
     """What goes into the built image: source directory, entry script, pip requirements."""
+    image_sources: Mapping[str, ImageSourceArgs]
+    """Several images instead (e.g. one per ``AksEndpoint`` version), pushed to the same
+    registry as ``<repository>/<key>``: children ``<name>-image-<key>``, refs in
+    ``image_refs``."""
     token_auth_application: TokenAuthApplicationArgs
     """Create an Entra ID app registration (pulumi-azuread) for token auth; its issuer and
     audience become the ``token_issuer`` and ``token_audience`` outputs."""
@@ -148,27 +152,12 @@ def _grant(
     )
 
 
-class _ImagePlan:
-    """The image build, decided from the args alone: the Dockerfile, tag and registry."""
+class _ImageBuild:
+    """One image to build: its context, generated Dockerfile, repository and content tag."""
 
-    def __init__(
-        self,
-        name: str,
-        args: AzureImageArgs,
-        source: ImageSourceArgs | None,
-        has_cluster: bool,
-    ) -> None:
-        self.args = args
-        given: Mapping[str, Any] = source or {}
-        missing = [k for k in ("source_directory", "entry_script") if not given.get(k)]
-        if source is None or missing:
-            raise WebserviceException(
-                f"Error, the image build needs image_source {' and '.join(missing)}."
-            )
+    def __init__(self, source: ImageSourceArgs, repository: str) -> None:
         self.source_directory = source["source_directory"]
         entry, bundle = load_code(source["entry_script"], self.source_directory)
-        self.directory_name = bundle.directory_name
-        self.entry_script = entry
         self.dockerfile = images.dockerfile(
             images.ImageRecipe(
                 base_image=source.get("base_image", DEFAULT_IMAGE),
@@ -180,7 +169,45 @@ class _ImagePlan:
         )
         self.tag = images.content_tag(self.dockerfile, bundle.files)
         """Content tag: changes exactly when the Dockerfile or a source file changes."""
-        self.repository = images.validate_repository(args.get("repository", name.lower()))
+        self.repository = images.validate_repository(repository)
+
+
+class _ImagePlan:
+    """The image build, decided from the args alone: the Dockerfiles, tags and registry."""
+
+    def __init__(
+        self,
+        name: str,
+        args: AzureImageArgs,
+        source: ImageSourceArgs | None,
+        sources: Mapping[str, ImageSourceArgs] | None,
+        has_cluster: bool,
+    ) -> None:
+        self.args = args
+        if (source is None) == (sources is None):
+            raise WebserviceException(
+                "Error, the image build needs image_source (one image) or image_sources "
+                "(several), not both or neither."
+            )
+        repository = args.get("repository", name.lower())
+        given: dict[str | None, ImageSourceArgs] = {None: source} if source is not None else {}
+        for source_key, value in (sources or {}).items():
+            given[source_key] = value
+        if not given:
+            raise WebserviceException("Error, image_sources is empty.")
+        self.builds: dict[str | None, _ImageBuild] = {}
+        """The images by key (None: the single ``image_source``)."""
+        for key, entry in given.items():
+            fields: Mapping[str, Any] = entry
+            missing = [k for k in ("source_directory", "entry_script") if not fields.get(k)]
+            if missing:
+                where = "image_source" if key is None else f"image_sources[{key!r}]"
+                raise WebserviceException(
+                    f"Error, the image build needs {where} {' and '.join(missing)}."
+                )
+            self.builds[key] = _ImageBuild(
+                entry, repository if key is None else f"{repository}/{key}"
+            )
         self.push_credentials = images.push_credentials(args.get("push_credentials", "admin"))
         import pulumi_docker_build as docker_build  # the 'azure' extra
 
@@ -215,6 +242,11 @@ def _subject(namespace: pulumi.Input[str], service_account: str) -> pulumi.Outpu
     return pulumi.Output.from_input(namespace).apply(
         lambda ns: naming.federated_subject(ns, service_account)
     )
+
+
+def _image_tag(server: pulumi.Output[str], repository: str, tag: str) -> pulumi.Output[str]:
+    """The fully qualified tag once the registry's login server is known."""
+    return server.apply(lambda s: images.image_tag(s, repository, tag))
 
 
 def _registry_username(result: containerregistry.ListRegistryCredentialsResult) -> str:
@@ -314,7 +346,13 @@ class _Plan:
                     f"Workload identity needs {' and '.join(missing)} (the federated subject)."
                 )
         self.image = (
-            _ImagePlan(name, args["image"], args.get("image_source"), has_cluster)
+            _ImagePlan(
+                name,
+                args["image"],
+                args.get("image_source"),
+                args.get("image_sources"),
+                has_cluster,
+            )
             if "image" in args
             else None
         )
@@ -391,6 +429,8 @@ class AzureServiceResources(pulumi.ComponentResource):
     """URL of the ``modeldata`` container (the runtime's blob sink)."""
     image_ref: pulumi.Output[str | None]
     """The pushed service image, ``<login server>/<repository>:<tag>@<digest>``."""
+    image_refs: pulumi.Output[dict[str, str]]
+    """The pushed images of ``image_sources`` by key."""
     registry_login_server: pulumi.Output[str | None]
     """Login server of the container registry (``<name>.azurecr.io``)."""
     registry_id: pulumi.Output[str | None]
@@ -556,8 +596,9 @@ class AzureServiceResources(pulumi.ComponentResource):
                     lambda a: naming.container_url(a, naming.MODEL_DATA_CONTAINER)
                 )
 
-        # --- the service image ---
+        # --- the service image(s) ---
         self.image_ref = none
+        self.image_refs = pulumi.Output.from_input({})
         self.registry_login_server = none
         self.registry_id = none
         if plan.image is not None:
@@ -586,6 +627,7 @@ class AzureServiceResources(pulumi.ComponentResource):
                 "model_volume": self.model_volume,
                 "data_collection_blob_url": self.data_collection_blob_url,
                 "image_ref": self.image_ref,
+                "image_refs": self.image_refs,
                 "registry_login_server": self.registry_login_server,
                 "registry_id": self.registry_id,
                 "token_issuer": self.token_issuer,
@@ -642,18 +684,20 @@ class AzureServiceResources(pulumi.ComponentResource):
                     "password": pulumi.Output.secret(credentials.apply(_registry_password)),
                 }
             ]
-        repository, tag = plan.repository, plan.tag
-        built = docker_build.Image(
-            f"{name}-image",
-            context={"location": plan.source_directory},
-            dockerfile={"inline": plan.dockerfile},
-            platforms=plan.platforms,
-            push=True,
-            build_on_preview=False,
-            registries=registries,
-            tags=[server.apply(lambda s: images.image_tag(s, repository, tag))],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-        )
+        refs: dict[str | None, pulumi.Output[str]] = {}
+        for key, build in plan.builds.items():
+            repository, tag = build.repository, build.tag
+            refs[key] = docker_build.Image(
+                f"{name}-image" if key is None else f"{name}-image-{key}",
+                context={"location": build.source_directory},
+                dockerfile={"inline": build.dockerfile},
+                platforms=plan.platforms,
+                push=True,
+                build_on_preview=False,
+                registries=registries,
+                tags=[_image_tag(server, repository, tag)],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            ).ref
         if plan.grant_acr_pull:
             assert cluster is not None  # checked by _ImagePlan
             authorization.RoleAssignment(
@@ -666,7 +710,10 @@ class AzureServiceResources(pulumi.ComponentResource):
                 scope=registry_id,
                 opts=child,
             )
-        self.image_ref = built.ref
+        none: pulumi.Output[Any] = pulumi.Output.from_input(None)
+        self.image_ref = refs.get(None, none)
+        keyed = {k: v for k, v in refs.items() if k is not None}
+        self.image_refs = pulumi.Output.all(**keyed) if keyed else pulumi.Output.from_input({})
         self.registry_login_server = server
         self.registry_id = registry_id
 

@@ -155,13 +155,21 @@ def attach_azure_endpoint(
 
     if "resource_group_name" not in azure:
         raise WebserviceException("Error, azure.resource_group_name is required.")
-    if "image" in azure:
-        raise WebserviceException(
-            "Error, azure.image is not supported on AksEndpoint: give each version its image."
-        )
     data = endpoint_input_from_args(name, plain)  # validates before any Azure resource
-    versions: list[dict[str, Any]] = plain["versions"]
+    versions: list[dict[str, Any]] = [dict(v) for v in plain["versions"]]
+    plain["versions"] = versions
     names = [v.spec.version_name for v in data.versions]
+    sources: dict[str, ImageSourceArgs] = {}
+    if "image" in azure:
+        # one image per version that ships its own code; versions with an image keep it
+        for index, version in enumerate(versions):
+            if version.get("source_directory"):
+                sources[names[index]] = _image_source(version)
+        if not sources:
+            raise WebserviceException(
+                "Error, azure.image needs at least one version with entry_script and "
+                "source_directory."
+            )
     uploads = azure.get("models", [])
     for model in uploads:
         unknown = sorted(set(model.get("versions", [])) - set(names))
@@ -202,6 +210,9 @@ def attach_azure_endpoint(
         "collect_model_data": bool(collects),
     }
     _common(name, azure, plain, first.token_auth_enabled, args)
+    if sources:
+        args["image"] = {"repository": name, **azure["image"]}
+        args["image_sources"] = sources
     if "models" in args:
         args["models"] = [
             {k: v for k, v in model.items() if k != "versions"}  # type: ignore[misc]
@@ -214,8 +225,12 @@ def attach_azure_endpoint(
         versions[index][key] = token
         deferred[token] = value
 
-    for index in range(len(versions)):
-        versions[index] = dict(versions[index])
+    for index, vname in enumerate(names):
+        if vname in sources:
+            # the built image holds the version's code and environment
+            version_defer(index, "image", _ref_of(resources.image_refs, vname))
+            versions[index]["code_in_image"] = True
+            versions[index].pop("environment", None)
         if resources.has_identity:
             version_defer(index, "workload_identity_client_id", resources.client_id)
         if index in collects:
@@ -243,6 +258,11 @@ def attach_azure_endpoint(
                 if vname in model.get("versions", names):
                     versions[index]["models"] = [*(versions[index].get("models") or []), entry]
     return resources, _k8s_options(parent, resources)
+
+
+def _ref_of(refs: pulumi.Output[dict[str, str]], key: str) -> pulumi.Output[str]:
+    """One image reference out of ``image_refs``."""
+    return refs.apply(lambda r: r[key])
 
 
 def _uploaded_model(base: str, model: AzureModelArgs) -> dict[str, Any]:

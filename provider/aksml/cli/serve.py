@@ -65,6 +65,8 @@ def serve(
     data_collection_flush_ms: Annotated[str | None, _opt(c.DATA_COLLECTION_FLUSH_MS)] = None,
     app_insights_sample_rate: Annotated[str | None, _opt(c.APP_INSIGHTS_SAMPLE_RATE)] = None,
     access_log: Annotated[bool | None, _flag(c.ACCESS_LOG)] = None,
+    cors_origins: Annotated[str | None, _opt(c.CORS_ORIGINS)] = None,
+    server_version_header: Annotated[bool | None, _flag(c.SERVER_VERSION_HEADER)] = None,
     service_version: Annotated[str | None, _opt(c.SERVICE_VERSION)] = None,
     worker_mode: Annotated[str | None, _opt(c.WORKER_MODE)] = None,
     show_keys: Annotated[bool | None, _flag(c.SHOW_KEYS)] = None,

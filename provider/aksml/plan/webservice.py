@@ -582,7 +582,7 @@ class _Builder:
                 {"name": "environment", "configMap": {"name": env_cm["metadata"]["name"]}}
             )
             command = [
-                "python",
+                contract.SYSTEM_PYTHON,  # the runtime's virtualenv has no pip
                 "-m",
                 "pip",
                 "install",

@@ -137,6 +137,7 @@ class ScoringApp:
             routes[settings.aml_prefix + c.SCORE_PATH] = _SCORE
             routes[settings.aml_prefix + c.SWAGGER_PATH] = _SWAGGER
         self._routes = routes
+        self._cors = Cors(settings.cors_origins) if settings.cors_origins else None
 
     async def wait_idle(self) -> None:
         """Return once no scoring request is being handled."""
@@ -147,6 +148,19 @@ class ScoringApp:
 
     def dispatch(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
         """Answer one request (now, or with a future)."""
+        answer = self._dispatch(request)
+        cors = self._cors
+        if cors is None:
+            return answer
+        extra = cors.headers(request)
+        if not extra:
+            return answer
+        if isinstance(answer, asyncio.Future):
+            return _with_headers(answer, extra)
+        status, headers, body = answer
+        return status, [*headers, *extra], body
+
+    def _dispatch(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
         kind = self._routes.get(request.path)
         method = request.method
         if kind is None:
@@ -388,6 +402,64 @@ class _Call:
     ) -> Callable[[ScoreResult | None, float], Response]:
         """``finish`` with this call bound as its first argument."""
         return partial(finish, self)
+
+
+class Cors:
+    """CORS headers as azureml-inference-server-http sends them through flask-cors
+    (``CORS(methods=["GET", "POST"], origins=[...])``), plus the request-id headers exposed to
+    the browser."""
+
+    METHODS = (b"GET", b"POST")
+    EXPOSE = b"x-request-id, x-ms-request-id, x-ms-client-request-id, x-ms-run-fn-exec-ms"
+
+    def __init__(self, origins: str) -> None:
+        """``origins``: comma-separated origins, ``*`` for any."""
+        listed = {o.strip().encode("latin-1") for o in origins.split(",") if o.strip()}
+        self.any = b"*" in listed
+        self.origins = frozenset(listed)
+
+    def headers(self, request: HttpRequest) -> Headers:
+        """The CORS headers for this request (none when it has no allowed Origin)."""
+        origin = requested_method = requested_headers = None
+        for name, value in request.headers:
+            if name == b"origin":
+                origin = value
+            elif name == b"access-control-request-method":
+                requested_method = value
+            elif name == b"access-control-request-headers":
+                requested_headers = value
+        if origin is None:
+            return []
+        if self.any:
+            out: Headers = [(b"access-control-allow-origin", b"*")]
+        elif origin in self.origins:
+            out = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+        else:
+            return []
+        if request.method == "OPTIONS" and requested_method is not None:
+            if requested_method.upper() in self.METHODS:
+                out.append((b"access-control-allow-methods", b"GET, POST"))
+                if requested_headers:
+                    out.append((b"access-control-allow-headers", requested_headers))
+        else:
+            out.append((b"access-control-expose-headers", self.EXPOSE))
+        return out
+
+
+def _with_headers(answer: asyncio.Future[Response], extra: Headers) -> asyncio.Future[Response]:
+    out: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+
+    def copy(done: asyncio.Future[Response]) -> None:
+        if done.cancelled():
+            out.cancel()
+        elif (exc := done.exception()) is not None:
+            out.set_exception(exc)
+        else:
+            status, headers, body = done.result()
+            out.set_result((status, [*headers, *extra], body))
+
+    answer.add_done_callback(copy)
+    return out
 
 
 def _json(status: int, message: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> Response:

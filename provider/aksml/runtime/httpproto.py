@@ -28,6 +28,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Protocol, cast
@@ -141,9 +142,11 @@ class _Clock:
 class HttpServer:
     """Owns the listener, the open connections and their timeouts."""
 
-    def __init__(self, app: HttpApp) -> None:
-        """Serve ``app``; nothing listens before :meth:`start`."""
+    def __init__(self, app: HttpApp, default_headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        """Serve ``app``, adding ``default_headers`` to every response; nothing listens before
+        :meth:`start`."""
         self.app = app
+        self.default_headers = b"".join(n + b": " + v + b"\r\n" for n, v in default_headers)
         self.connections: set[HttpProtocol] = set()
         self.clock = _Clock()
         self.closing = False
@@ -402,6 +405,7 @@ class HttpProtocol(asyncio.Protocol):
         for name, value in headers:
             parts.append(name + b": " + value + b"\r\n")
         parts.append(self.server.clock.date_line)
+        parts.append(self.server.default_headers)
         parts.append(b"content-length: %d\r\n" % len(body))
         if not keep_alive:
             parts.append(b"connection: close\r\n")

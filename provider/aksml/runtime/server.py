@@ -208,7 +208,7 @@ async def _serve(
     metrics: RuntimeMetrics,
     app: ScoringApp,
 ) -> int:
-    server = HttpServer(app)
+    server = HttpServer(app, _default_headers(settings))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     interrupts = 0
@@ -279,6 +279,18 @@ async def _serve(
     print(f"aksml serve: stopped (exit {code})", flush=True)
     sys.stdout.flush()
     return code
+
+
+def _default_headers(settings: RuntimeSettings) -> list[tuple[bytes, bytes]]:
+    if not settings.server_version_header:
+        return []
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("aksml")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        ours = "0"
+    return [(b"x-ms-server-version", f"aksml/{ours}".encode())]
 
 
 async def _drain(app: ScoringApp, backend: Backend, settings: RuntimeSettings) -> None:

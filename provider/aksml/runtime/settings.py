@@ -87,7 +87,11 @@ class RuntimeSettings:
     """Requests exported to Application Insights: ``"adaptive"`` (the default: about 5 per
     second, each carrying its sampling rate) or a fixed fraction (1: every request)."""
     access_log: bool = False
-    """One JSON line per scoring request on stdout."""
+    """One JSON access-log line per scoring request."""
+    cors_origins: str | None = None
+    """Comma-separated CORS origins ('*' for any); None: no CORS headers."""
+    server_version_header: bool = True
+    """Send x-ms-server-version on every response."""
     service_version: str | None = None
     """Service version for telemetry (None: derived from the model directory)."""
     worker_mode: WorkerMode = "auto"
@@ -222,6 +226,8 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "data_collection_flush_ms": (c.DATA_COLLECTION_FLUSH_MS, _int(1)),
     "app_insights_sample_rate": (c.APP_INSIGHTS_SAMPLE_RATE, _sample_rate),
     "access_log": (c.ACCESS_LOG, _bool),
+    "cors_origins": (c.CORS_ORIGINS, _text),
+    "server_version_header": (c.SERVER_VERSION_HEADER, _bool),
     "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),
     "show_keys": (c.SHOW_KEYS, _bool),
