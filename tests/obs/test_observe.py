@@ -144,3 +144,19 @@ def test_the_server_builds_adaptive_telemetry_by_default(
             assert obs.telemetry.sampler.adaptive is adaptive
         finally:
             obs.close()
+
+
+def test_telemetry_moves_startup_objects_out_of_the_collectors_reach(ingestion: Any) -> None:
+    import gc
+
+    obs = Observability.from_config(
+        ObservabilityConfig(app_insights_sample_rate=1.0),
+        {"APPLICATIONINSIGHTS_CONNECTION_STRING": ingestion.connection_string},
+    )
+    assert gc.get_freeze_count() == 0
+    obs.start()
+    try:
+        assert gc.get_freeze_count() > 1000  # the SDK modules among them
+    finally:
+        obs.close()
+    assert gc.get_freeze_count() == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from typing import Any
 
@@ -201,8 +202,7 @@ class FakeClock:
 
 def test_adaptive_sampling_exports_about_the_target_rate_with_whole_item_counts() -> None:
     clock = FakeClock()
-    draws = iter([i / 997 % 1.0 for i in range(100_000)])  # evenly spread "random" numbers
-    sampler = RequestSampler(max_items_per_second=5, clock=clock, rand=lambda: next(draws))
+    sampler = RequestSampler(max_items_per_second=5, clock=clock, rand=random.Random(7).random)
     kept: list[float] = []
     for _ in range(10 * 1000):  # 10 s at 1000 requests/s
         clock.now += 0.001
@@ -215,8 +215,12 @@ def test_adaptive_sampling_exports_about_the_target_rate_with_whole_item_counts(
     assert later  # 1000/s over a target of 5/s: about 1 in 200, a whole number
     assert all(100.0 / r == round(100.0 / r) and 195 <= 100.0 / r <= 205 for r in later)
     assert sampler.sample(failed=True) == 100.0  # failures always go
-    # traffic drops to 2 requests/s: everything is exported again
-    for _ in range(20):
+    # a pause of a few seconds does not re-open the gates: the next burst is sampled at once
+    clock.now += 5.0
+    burst = [sampler.sample() for _ in range(64)]
+    assert sum(1 for r in burst if r) <= 4  # about 64 / 170
+    # traffic drops to 2 requests/s for minutes: everything is exported again
+    for _ in range(600):
         clock.now += 0.5
         rate = sampler.sample()
     assert rate == 100.0 and sampler.ratio == 1.0

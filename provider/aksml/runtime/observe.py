@@ -194,9 +194,15 @@ class Observability:
     def observers(self) -> list[Observer]:
         """The request observer when any feature is on (one call per request serves them
         all), else an empty list."""
-        if self.access_log is None and self.telemetry is None and self.collector is None:
-            return []
-        return [self._observe]
+        enabled: list[Observer] = []
+        if self.access_log is not None:
+            enabled.append(self._log_access)
+        if self.telemetry is not None:
+            enabled.append(self._send_telemetry)
+        if self.collector is not None:
+            enabled.append(self._collect)
+        # one feature: its own method (one call less per request); several: one dispatcher
+        return enabled if len(enabled) <= 1 else [self._observe]
 
     def _observe(self, record: FinishedRecord) -> None:
         # each feature guarded on its own: one failing must not starve the others
@@ -218,10 +224,13 @@ class Observability:
 
     def _collect(self, record: FinishedRecord) -> None:
         collector = self.collector
-        if collector is None or _was_rejected(record):
+        status = record.status
+        if collector is None or (status == 503 and record.run_ms == 0):  # refused: not scored
             return
-        data = record.input if record.input or record.method != "GET" else record.query
-        collector.offer(record.request_id, data, record.output, record.status, at=record.started_at)
+        data = record.input
+        if not data and record.method == "GET":
+            data = record.query
+        collector.offer(record.request_id, data, record.output, status, record.started_at)
 
     def _send_telemetry(self, record: FinishedRecord) -> None:
         telemetry = self.telemetry
@@ -263,9 +272,20 @@ class Observability:
             )
 
     def start(self) -> None:
-        """Start background writers."""
+        """Start background writers.
+
+        With Application Insights on, the objects that exist now (chiefly the ~30 000 the
+        OpenTelemetry and Azure SDK modules bring) are moved out of the garbage collector's
+        reach (``gc.freeze()``): they live as long as the process, and every full collection
+        would otherwise walk them again -- about 20 ms of CPU a second at thousands of
+        requests per second.
+        """
         if self.collector is not None:
             self.collector.start()
+        if self.telemetry is not None:
+            import gc
+
+            gc.freeze()
 
     def register_metrics(self, registry: CollectorRegistry) -> None:
         """Add the features' metric families to the runtime's registry."""
@@ -285,5 +305,8 @@ class Observability:
             )
         if self.telemetry is not None:
             self.telemetry.shutdown()
+            import gc
+
+            gc.unfreeze()  # undo start()'s freeze (a no-op when nothing is frozen)
         if self.access_log is not None:
             self.access_log.close()

@@ -110,19 +110,23 @@ class FinishedRequest:
     counts ``100 / sample_rate`` requests)."""
 
 
+_FALL_TIME_S: Final = 30.0
+"""Time constant over which the adaptive sampler follows a falling request rate."""
+
+
 class RequestSampler:
     """Decides, before anything is built, whether a finished request is exported and at which
     sampling percentage.
 
     ``"adaptive"`` (the default): the request rate is measured over short windows (0.1 s or 64
-    requests, whichever ends first; rises are followed at once, falls smoothed over about a
-    second) and requests are kept with
-    probability ``1 / ceil(rate / max_items_per_second)``, so about ``max_items_per_second``
-    are exported per second whatever the traffic, and every kept item stands for a whole
-    number of requests. A fixed fraction keeps that fraction. Failed requests (a 5xx from
-    ``run()``; the caller says so) are always kept (at 100 %). The per-request cost is a
-    counter, a clock read, a comparison and, while sampling, one random number. Not
-    thread-safe: call from one thread (the event loop).
+    requests, whichever ends first; rises are followed at once, falls smoothed with a 30 s
+    time constant, as the SDKs raise their sampling percentage only slowly) and requests are
+    kept with probability ``1 / ceil(rate / max_items_per_second)``, so about
+    ``max_items_per_second`` are exported per second whatever the traffic, and every kept item
+    stands for a whole number of requests. A fixed fraction keeps that fraction. Failed
+    requests (a 5xx from ``run()``; the caller says so) are always kept (at 100 %). The
+    per-request cost is a counter, a clock read, a comparison and, while sampling, one random
+    number. Not thread-safe: call from one thread (the event loop).
     """
 
     def __init__(
@@ -178,11 +182,12 @@ class RequestSampler:
         now = self._clock()
         elapsed = max(now - self._window_start, 1e-9)
         measured = self._count / elapsed
-        # follow a rise at once (a burst must not be exported whole), a fall over about 1 s
+        # follow a rise at once (a burst must not be exported whole), a fall slowly (time
+        # constant 30 s): a pause in the traffic does not re-open the gates for the next burst
         if measured > self.rate:
             self.rate = measured
         else:
-            self.rate += (measured - self.rate) * (1.0 - math.exp(-elapsed))
+            self.rate += (measured - self.rate) * (1.0 - math.exp(-elapsed / _FALL_TIME_S))
         self._count = 0
         self._window_start = now
         self._window_end = now + self._window_s
