@@ -589,3 +589,25 @@ def test_provider_hosts_azure_service_resources_and_constructs_it(
     assert sorted(r.name for r in rec.custom()) == ["ws-acr", "ws-acr-pull", "ws-image"]
     assert rec.inputs(REGISTRY, "ws-acr")["adminUserEnabled"] is False  # docker login
     assert {"imageRef", "registryLoginServer", "tokenIssuer"} <= set(state)
+
+
+def test_offline_stand_ins_for_registries_images_and_app_registrations() -> None:
+    from aksml.azure import offline
+
+    rid, state = offline.resource_state(
+        "azure-native:containerregistry:Registry", "x-acr", {"registryName": "MyAcr1"}
+    )
+    assert rid.endswith("/providers/Microsoft.ContainerRegistry/registries/MyAcr1")
+    assert state["loginServer"] == "myacr1.azurecr.io" and state["name"] == "MyAcr1"
+    _, image = offline.resource_state("docker-build:index:Image", "x-image", {"tags": ["r/a:1"]})
+    assert image["ref"] == f"r/a:1@{offline.IMAGE_DIGEST}"
+    _, app = offline.resource_state("azuread:index/application:Application", "x-app", {})
+    assert app["clientId"] == offline.ZERO_GUID
+    creds = offline.invoke_result("azure-native:containerregistry:listRegistryCredentials", {})
+    assert creds is not None and creds["passwords"][0]["value"] == "render"
+    cluster = offline.invoke_result(
+        "azure-native:containerservice:getManagedCluster",
+        {"resourceGroupName": "g", "resourceName": "c"},
+    )
+    assert cluster is not None
+    assert images.kubelet_object_id(cluster["identityProfile"]) == offline.ZERO_GUID
