@@ -364,18 +364,18 @@ class ScoringApp:
         now = time.perf_counter()
         request = call.request
         record = RequestRecord(
-            request_id=call.id_headers[0][1].decode("latin-1"),
-            method=request.method,
-            path=request.path,
-            status=status,
-            input=request.body,
-            query=request.query,
-            output=out,
-            error=error,
-            started_at=time.time() - (now - call.started),
-            queue_ms=queue_ms,
-            run_ms=run_ms,
-            total_ms=(now - call.started) * 1000.0,
+            call.id_headers[0][1].decode("latin-1"),
+            request.method,
+            request.path,
+            status,
+            request.body,
+            request.query,
+            out,
+            error,
+            time.time() - (now - call.started),
+            queue_ms,
+            run_ms,
+            (now - call.started) * 1000.0,
         )
         for observer in self.observers:
             try:

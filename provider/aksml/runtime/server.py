@@ -11,6 +11,7 @@ exits at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -263,6 +264,9 @@ async def _serve(
             code = c.EXIT_INIT_FAILED
         else:
             metrics.model_load_seconds.set(time.perf_counter() - load_started)
+            # everything loaded so far (score.py, its model, the libraries) lives as long as the
+            # process: keep it out of the collector's full passes
+            gc.freeze()
             app.ready = True
             print("aksml serve: ready (init() returned)", flush=True)
             await stop.wait()
