@@ -178,3 +178,20 @@ def test_encode_output() -> None:
     assert encode_output(None) == b"{}"
     assert encode_output('{"a": 1}') == b'"{\\"a\\": 1}"'
     assert encode_output({1, 2}) is None
+
+
+def test_observed_requests_relax_the_generation_0_gc_threshold() -> None:
+    import gc
+
+    from aksml.runtime import server
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        server._relax_gc()
+        assert gc.get_threshold() == (server.GC_GEN0_THRESHOLD_OBSERVED, 10, 10)
+        gc.set_threshold(100_000, 5, 5)  # never lowered
+        server._relax_gc()
+        assert gc.get_threshold() == (100_000, 5, 5)
+    finally:
+        gc.set_threshold(*saved)

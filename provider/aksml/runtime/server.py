@@ -267,6 +267,8 @@ async def _serve(
             # everything loaded so far (score.py, its model, the libraries) lives as long as the
             # process: keep it out of the collector's full passes
             gc.freeze()
+            if app.observers:
+                _relax_gc()
             app.ready = True
             print("aksml serve: ready (init() returned)", flush=True)
             await stop.wait()
@@ -283,6 +285,22 @@ async def _serve(
     print(f"aksml serve: stopped (exit {code})", flush=True)
     sys.stdout.flush()
     return code
+
+
+GC_GEN0_THRESHOLD_OBSERVED = 50_000
+"""Generation-0 threshold of the cyclic garbage collector while requests are observed."""
+
+
+def _relax_gc() -> None:
+    """With data collection, App Insights or the access log on, every request leaves objects
+    alive until a background writer takes them (a net allocation per request), so the default
+    generation-0 threshold (700) sets off collections every few hundred requests. Measured with
+    a trivial run() and collection on (8 connections, user CPU per request): 60-67 µs at 700,
+    52 µs at 50,000 -- the same as with collection off. Garbage with reference cycles from
+    score.py waits a little longer to be freed (reference counting frees everything else at
+    once)."""
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gc.get_threshold()[0], GC_GEN0_THRESHOLD_OBSERVED), gen1, gen2)
 
 
 def _default_headers(settings: RuntimeSettings) -> list[tuple[bytes, bytes]]:
