@@ -44,6 +44,7 @@ from aksml.plan.webservice import (
     ROLE_LABEL,
     SECONDARY_KEY_FIELD,
     SERVICE_PORT,
+    gateway_parent_refs,
     placeholder,
     plan_webservice,
     selector_labels,
@@ -56,6 +57,7 @@ from aksml.spec import (
     validate_service_name,
 )
 from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.spec.versions import VERSION_PARAMETERS
 
 Obj = dict[str, Any]
 
@@ -128,32 +130,7 @@ VERSION_ROUTING_ARGS: tuple[str, ...] = (
 )
 """Per-version routing fields (``EndpointVersionSpec``)."""
 
-VERSION_V1_ARGS: tuple[str, ...] = (
-    "autoscale_enabled",
-    "autoscale_min_replicas",
-    "autoscale_max_replicas",
-    "autoscale_refresh_seconds",
-    "autoscale_target_utilization",
-    "collect_model_data",
-    "cpu_cores",
-    "memory_gb",
-    "scoring_timeout_ms",
-    "replica_max_concurrent_requests",
-    "max_request_wait_time",
-    "num_replicas",
-    "tags",
-    "properties",
-    "description",
-    "gpu_cores",
-    "period_seconds",
-    "initial_delay_seconds",
-    "timeout_seconds",
-    "success_threshold",
-    "failure_threshold",
-    "cpu_cores_limit",
-    "memory_gb_limit",
-    "blobfuse_enabled",
-)
+VERSION_V1_ARGS: tuple[str, ...] = (*VERSION_PARAMETERS, "blobfuse_enabled")
 """v1 ``create_version`` parameters (plus ``blobfuse_enabled``) a version may set."""
 
 VERSION_WORKLOAD_ARGS: tuple[str, ...] = (
@@ -493,18 +470,7 @@ class _EndpointBuilder:
     def http_route(self) -> Obj:
         gateway = self.data.exposure.gateway
         assert gateway is not None  # checked in _check
-        parents: list[Obj] = []
-        for ref in gateway.parent_refs:
-            parent: Obj = {
-                "group": "gateway.networking.k8s.io",
-                "kind": "Gateway",
-                "name": ref.name,
-            }
-            if ref.namespace:
-                parent["namespace"] = ref.namespace
-            if ref.section_name:
-                parent["sectionName"] = ref.section_name
-            parents.append(parent)
+        parents = gateway_parent_refs(gateway)
         prefix = {"type": "PathPrefix", "value": endpoint_path(self.name)}
         rules: list[Obj] = []
         for spec in self.specs:

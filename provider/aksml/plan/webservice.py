@@ -22,6 +22,7 @@ from aksml.plan.settings import (
     AutoscalerKind,
     CodeBundle,
     Exposure,
+    GatewaySpec,
     ModelRef,
     ModelSource,
     RuntimeMode,
@@ -907,18 +908,7 @@ class _Builder:
                 "spec": spec,
             }
         if work.exposure is Exposure.GATEWAY and work.gateway is not None:
-            parents: list[Obj] = []
-            for ref in work.gateway.parent_refs:
-                parent: Obj = {
-                    "group": "gateway.networking.k8s.io",
-                    "kind": "Gateway",
-                    "name": ref.name,
-                }
-                if ref.namespace:
-                    parent["namespace"] = ref.namespace
-                if ref.section_name:
-                    parent["sectionName"] = ref.section_name
-                parents.append(parent)
+            parents = gateway_parent_refs(work.gateway)
             route: Obj = {
                 "parentRefs": parents,
                 "rules": [
@@ -1021,3 +1011,16 @@ def plan_webservice(
     v1 had one).
     """
     return _Builder(name, config, workload or WorkloadSettings()).build()
+
+
+def gateway_parent_refs(gateway: GatewaySpec) -> list[Obj]:
+    """HTTPRoute ``parentRefs`` for the configured Gateway listeners."""
+    parents: list[Obj] = []
+    for ref in gateway.parent_refs:
+        parent: Obj = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": ref.name}
+        if ref.namespace:
+            parent["namespace"] = ref.namespace
+        if ref.section_name:
+            parent["sectionName"] = ref.section_name
+        parents.append(parent)
+    return parents

@@ -299,20 +299,16 @@ def _relax_gc() -> None:
     52 µs at 50,000 -- the same as with collection off. Garbage with reference cycles from
     score.py waits a little longer to be freed (reference counting frees everything else at
     once)."""
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(max(gc.get_threshold()[0], GC_GEN0_THRESHOLD_OBSERVED), gen1, gen2)
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, GC_GEN0_THRESHOLD_OBSERVED), gen1, gen2)
 
 
 def _default_headers(settings: RuntimeSettings) -> list[tuple[bytes, bytes]]:
     if not settings.server_version_header:
         return []
-    from importlib.metadata import PackageNotFoundError, version
+    from aksml import __version__
 
-    try:
-        ours = version("aksml")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        ours = "0"
-    return [(b"x-ms-server-version", f"aksml/{ours}".encode())]
+    return [(b"x-ms-server-version", f"aksml/{__version__}".encode())]
 
 
 async def _drain(app: ScoringApp, backend: Backend, settings: RuntimeSettings) -> None:
