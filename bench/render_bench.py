@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from aksml.offline.render import render_program, write_render
 from aksml.plan import WorkloadSettings, plan_webservice, to_yaml
-from aksml.render import render_program, write_render
-from aksml.spec import deploy_configuration
+from aksml.v1 import deploy_configuration
 
 SIZES = (1, 10, 100)
 

@@ -28,7 +28,7 @@ def test_mypy_strict_clean() -> None:
 
 # module -> top-level packages it must never import (directly or transitively)
 FORBIDDEN = {
-    "aksml.spec": ("pulumi", "pulumi_kubernetes", "kubernetes"),
+    "aksml.v1": ("pulumi", "pulumi_kubernetes", "kubernetes"),
     "aksml.contract": ("pulumi", "pulumi_kubernetes", "kubernetes", "pydantic"),
 }
 

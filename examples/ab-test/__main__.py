@@ -13,7 +13,7 @@ uv run aksml render examples/ab-test -o out/ab-test   # offline, no cluster
 import pulumi
 
 import aksml
-from aksml.args import Exposure
+from aksml.components.args import Exposure
 from aksml.plan.endpoint import VersionType
 
 endpoint = aksml.AksEndpoint(

@@ -9,7 +9,7 @@ by the Blob CSI driver (blobfuse_enabled, the v1 default).
 import pulumi
 
 import aksml
-from aksml.args import Exposure, ModelSource, RuntimeMode
+from aksml.components.args import Exposure, ModelSource, RuntimeMode
 
 service = aksml.AksWebservice(
     "resnet-gpu",

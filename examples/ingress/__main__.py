@@ -4,7 +4,7 @@ KEDA autoscaling on in-flight requests, workload identity, a model fetched at po
 import pulumi
 
 import aksml
-from aksml.args import AutoscalerKind, Exposure
+from aksml.components.args import AutoscalerKind, Exposure
 
 service = aksml.AksWebservice(
     "sentiment",

@@ -23,7 +23,7 @@ service = aksml.AksWebservice(
         "entry_script": "score.py",
         "source_directory": str(HERE / "app"),
         "environment": {"requirements_file": str(HERE / "score-requirements.txt")},
-        "exposure": aksml.args.Exposure.LOAD_BALANCER,
+        "exposure": aksml.components.args.Exposure.LOAD_BALANCER,
     },
 )
 

@@ -1,7 +1,7 @@
 """aksml: Azure ML v1 ``AksWebservice`` / ``AksEndpoint`` as Pulumi components for Kubernetes.
 
 Heavy parts are imported lazily (PEP 562) so that ``aksml.runtime`` -- the server inside the
-pod -- never imports Pulumi, and ``aksml.spec`` stays importable without Kubernetes libraries.
+pod -- never imports Pulumi, and ``aksml.v1`` stays importable without Kubernetes libraries.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree th
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
-    "AksWebservice": "aksml.webservice",
-    "AksEndpoint": "aksml.endpoint",
-    "AksServiceDeploymentConfiguration": "aksml.spec",
-    "AksEndpointDeploymentConfiguration": "aksml.spec",
+    "AksWebservice": "aksml.components.webservice",
+    "AksEndpoint": "aksml.components.endpoint",
+    "AksServiceDeploymentConfiguration": "aksml.v1",
+    "AksEndpointDeploymentConfiguration": "aksml.v1",
 }
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pulumi
 from pulumi.provider.experimental.component import ComponentProvider
 
-from aksml.endpoint import AksEndpoint
-from aksml.webservice import AksWebservice
+from aksml.components.endpoint import AksEndpoint
+from aksml.components.webservice import AksWebservice
 
 PACKAGE_NAME = "aksml"
 """Pulumi package name: type tokens are ``aksml:index:<Component>``."""

@@ -23,7 +23,7 @@ from azure_fakes import (
 
 from aksml import contract
 from aksml.azure import naming
-from aksml.endpoint import AksEndpoint
+from aksml.components.endpoint import AksEndpoint
 from aksml.errors import WebserviceException
 
 Install = Callable[..., Recorder]
@@ -188,7 +188,7 @@ def test_endpoint_version_with_its_own_client_id_conflicts(
 
 
 def test_webservice_refuses_model_versions(azure_mocks: Install, tmp_path: Path) -> None:
-    from aksml.webservice import AksWebservice
+    from aksml.components.webservice import AksWebservice
 
     azure_mocks()
 

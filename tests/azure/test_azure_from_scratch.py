@@ -169,9 +169,9 @@ REGENERATE = (
 def test_offline_render_matches_golden() -> None:
     """``aksml render`` runs the program with stand-in Azure values (nothing is built, no
     registry or Azure is contacted); the checked-in render shows a pull request's diff."""
+    from aksml.offline.render import render_program
     from aksml.plan import file_name, to_yaml
     from aksml.plan.checks import consistency_problems, pod_security_problems
-    from aksml.render import render_program
 
     objects = render_program(EXAMPLE)
     rendered = {file_name(o): to_yaml(o) for o in objects}

@@ -14,9 +14,9 @@ from pathlib import Path
 import kubernetes_validate
 
 from aksml.azure import offline
+from aksml.offline.render import render_program
 from aksml.plan import file_name, to_yaml
 from aksml.plan.checks import consistency_problems, pod_security_problems
-from aksml.render import render_program
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"

@@ -30,9 +30,9 @@ from aksml import contract
 from aksml.azure import image as images
 from aksml.azure import naming
 from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesArgs
+from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
 from aksml.plan.settings import DEFAULT_IMAGE
-from aksml.webservice import AksWebservice
 
 Install = Callable[..., Recorder]
 REPO_DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"

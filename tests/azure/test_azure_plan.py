@@ -12,7 +12,7 @@ import pytest
 from aksml import contract
 from aksml.plan import WorkloadSettings, plan_webservice
 from aksml.plan.settings import ModelRef, ModelSource
-from aksml.spec import deploy_configuration
+from aksml.v1 import deploy_configuration
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 URL = "https://acct1.blob.core.windows.net/models/churn/2"

@@ -22,8 +22,8 @@ from azure_fakes import (
 
 from aksml import contract
 from aksml.azure import naming
+from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
-from aksml.webservice import AksWebservice
 
 Install = Callable[..., Recorder]
 WS = "aksml:index:AksWebservice"

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from aksml.cli import app
-from aksml.diff import diff_objects, load_objects, markdown, replacement_reasons, text_lines
+from aksml.offline.diff import diff_objects, load_objects, markdown, replacement_reasons, text_lines
 
 
 def _deployment(selector: str = "svc", image: str = "runtime:1") -> dict[str, Any]:
@@ -310,7 +310,7 @@ def test_bad_input_exits_2(
 
 
 def test_sample_workflow_matches_the_cli() -> None:
-    from aksml.diff import MARKDOWN_MARKER
+    from aksml.offline.diff import MARKDOWN_MARKER
 
     path = Path(__file__).resolve().parents[2] / "docs" / "github-actions-aksml-diff.yml"
     workflow = yaml.safe_load(path.read_text())

@@ -90,7 +90,7 @@ def test_serve_program_bad_dir_is_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["/var/azureml-app", "/var/azureml-app/app/score.py"])
 def test_paths_under_or_above_mounts_are_rewritten(tmp_path: Path, value: str) -> None:
-    from aksml.localrun import _local_path
+    from aksml.offline.localrun import _local_path
 
     mounts = {"/var/azureml-app/app": tmp_path / "var/azureml-app/app"}
     assert _local_path(value, mounts, tmp_path) == str(tmp_path / value.lstrip("/"))
@@ -99,7 +99,7 @@ def test_paths_under_or_above_mounts_are_rewritten(tmp_path: Path, value: str) -
 
 
 def test_prepare_resolves_refs_and_generates_keys(tmp_path: Path) -> None:
-    from aksml.localrun import prepare
+    from aksml.offline.localrun import prepare
 
     pod = {
         "initContainers": [{"name": "fetch-model", "command": ["sh", "-c", "x"]}],

@@ -1,4 +1,4 @@
-"""``aksml migrate``: v1 JSON -> config file (+ program), round trip through aksml.spec."""
+"""``aksml migrate``: v1 JSON -> config file (+ program), round trip through aksml.v1."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 from aksml.cli import app
-from aksml.migrate import main_py, migrate
-from aksml.spec import from_aml_json, load_config
+from aksml.offline.migrate import main_py, migrate
+from aksml.v1 import from_aml_json, load_config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SERIALIZED = FIXTURES / "v1_service_serialize.json"
@@ -220,7 +220,7 @@ def load_config_from_text(tmp_path: Path, text: str) -> Any:
 def test_bad_files_read_like_config_show(tmp_path: Path) -> None:
     """migrate reads files with the spec's reader: same one-line messages as config show."""
     from aksml.errors import WebserviceException
-    from aksml.spec import load_config
+    from aksml.v1 import load_config
 
     broken_json = tmp_path / "x.json"
     broken_json.write_text('{"computeType": "aks",\n')

@@ -12,9 +12,9 @@ import pytest
 from pulumi.errors import InputPropertyError
 from pulumi.provider.server import ComponentInitError
 
-from aksml import spec
+from aksml import v1
+from aksml.components.webservice import AksWebservice
 from aksml.package import SCHEMA_FILE, component_provider, schema_json
-from aksml.webservice import AksWebservice
 
 TOKEN = "aksml:index:AksWebservice"
 
@@ -34,7 +34,7 @@ def test_schema_exposes_every_deploy_configuration_parameter_with_default() -> N
     schema = json.loads(schema_json())
     resource = schema["resources"][TOKEN]
     inputs = resource["inputProperties"]
-    params = list(inspect.signature(spec.deploy_configuration).parameters)
+    params = list(inspect.signature(v1.deploy_configuration).parameters)
     assert len(params) == 31
     for param in params:
         prop = inputs[_camel(param)]

@@ -11,8 +11,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from aksml import spec
-from aksml.webservice import AksWebservice
+from aksml import v1
+from aksml.components.webservice import AksWebservice
 
 Inputs = dict[str, dict[str, Any]]  # resource type suffix -> unwrapped inputs
 
@@ -181,7 +181,7 @@ ROWS: dict[str, tuple[dict[str, Any], Callable[[Inputs], Any], Any]] = {
 
 
 def test_table_covers_every_parameter() -> None:
-    assert sorted(ROWS) == sorted(inspect.signature(spec.deploy_configuration).parameters)
+    assert sorted(ROWS) == sorted(inspect.signature(v1.deploy_configuration).parameters)
 
 
 @pytest.mark.parametrize("param", sorted(ROWS))

@@ -11,8 +11,8 @@ import pytest
 
 import aksml
 from aksml import contract
+from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
-from aksml.webservice import AksWebservice
 
 MockFactory = Any
 

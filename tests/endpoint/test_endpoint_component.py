@@ -9,7 +9,7 @@ import pulumi
 import pytest
 from endpoint_helpers import ab_args
 
-from aksml.endpoint import AksEndpoint
+from aksml.components.endpoint import AksEndpoint
 from aksml.errors import WebserviceException
 
 RANDOM = "random:index/randomPassword:RandomPassword"

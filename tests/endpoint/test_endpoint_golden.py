@@ -14,9 +14,9 @@ from pathlib import Path
 
 from conftest import validate_object
 
+from aksml.offline.render import render_program, render_source
 from aksml.plan import file_name, to_yaml
 from aksml.plan.checks import consistency_problems, pod_security_problems
-from aksml.render import render_program, render_source
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "ab-test"

@@ -22,7 +22,7 @@ from aksml.plan.endpoint import (
     plan_endpoint,
     route_weights,
 )
-from aksml.spec import resolve_traffic
+from aksml.v1 import resolve_traffic
 
 Objs = list[dict[str, Any]]
 

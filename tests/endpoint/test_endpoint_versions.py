@@ -7,8 +7,8 @@ import pytest
 
 from aksml.errors import WebserviceException
 from aksml.plan.endpoint import endpoint_input_from_args, plan_endpoint
-from aksml.spec import endpoint_deploy_configuration
-from aksml.spec.versions import EndpointConfiguration
+from aksml.v1 import endpoint_deploy_configuration
+from aksml.v1.versions import EndpointConfiguration
 
 GATEWAY = {"parent_refs": [{"name": "shared"}]}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from aksml.offline.render import render_program
 from aksml.plan import file_name, to_yaml
-from aksml.render import render_program
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ("quickstart", "gpu", "ingress")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from aksml.render import render_program
+from aksml.offline.render import render_program
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,7 +25,7 @@ from aksml.plan import (
     WorkloadSettings,
     plan_webservice,
 )
-from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.v1.resolved import ResolvedServiceConfig
 
 CRD_DIR = Path(__file__).resolve().parents[1] / "data" / "crds"
 KUBERNETES_VERSIONS = ("1.30.0", "1.33.0")

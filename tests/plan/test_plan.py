@@ -490,7 +490,7 @@ def test_proxy_mode_gives_v1_resources_to_the_model_container(config: Any) -> No
 
 def test_test_defaults_are_the_spec_defaults(config: Any) -> None:
     """The factory the plan tests use agrees with the spec's resolve() defaults."""
-    from aksml.spec import AksServiceDeploymentConfiguration, deploy_configuration
+    from aksml.v1 import AksServiceDeploymentConfiguration, deploy_configuration
 
     assert config() == AksServiceDeploymentConfiguration().resolve()
     assert config(num_replicas=3) == deploy_configuration(num_replicas=3).resolve()

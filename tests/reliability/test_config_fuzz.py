@@ -21,7 +21,7 @@ from relkit import report, scaled
 from aksml.errors import WebserviceException
 from aksml.plan import IngressSpec, ModelRef, ProxySpec, WorkloadSettings, plan_webservice
 from aksml.plan.checks import consistency_problems, pod_security_problems
-from aksml.spec import SERVICE_NAME_REGEX, deploy_configuration, from_aml_json
+from aksml.v1 import SERVICE_NAME_REGEX, deploy_configuration, from_aml_json
 
 
 def _plan_validator() -> Callable[[dict[str, Any]], None]:

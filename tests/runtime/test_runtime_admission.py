@@ -207,7 +207,7 @@ def test_client_gone_mid_body_never_reaches_run(serve: Callable[..., Any]) -> No
 
     server = serve("slow.py", metrics=True)
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"sleep\"")
+        sock.sendall(b'POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"sleep"')
     assert _post(server, {"tag": "after"}).json()["tag"] == "after"
     assert _metric(server, "aksml_requests_admitted_total") == 1.0
 

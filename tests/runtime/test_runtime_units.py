@@ -31,7 +31,7 @@ def test_every_setting_has_a_cli_option() -> None:
 
     from aksml.cli.serve import serve
 
-    # program_dir: the positional of the local-run mode (aksml.localrun), not a runtime setting
+    # program_dir: the positional of the local-run mode (aksml.offline.localrun)
     params = set(inspect.signature(serve).parameters)
     assert params == {*FLAG_FIELDS.values(), "config", "program_dir"}
 

@@ -18,7 +18,7 @@ from aksml.plan import placeholder
 from aksml.plan.inputs import environment_spec, v1_configuration
 from aksml.plan.settings import DEFAULT_IMAGE
 from aksml.plan.webservice import namespace_of
-from aksml.spec.names import validate_service_name
+from aksml.v1.names import validate_service_name
 
 _PASSED_THROUGH = (
     "resource_group_name",

@@ -17,7 +17,7 @@ def _plain(value: Any) -> str:
 
 def resolved_rows(path: Path) -> dict[str, Any]:
     """Load ``path`` and return the rows to print: kind, endpoint fields, then the resolved view."""
-    from aksml.spec import AksEndpointDeploymentConfiguration, load_config
+    from aksml.v1 import AksEndpointDeploymentConfiguration, load_config
 
     config = load_config(path)
     rows: dict[str, Any] = {"kind": config.WEBSERVICE_TYPE}

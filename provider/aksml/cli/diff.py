@@ -146,7 +146,7 @@ def diff_command(
     warn when a change replaces an object instead of updating it. Exit code 0: no changes,
     1: changes, 2: bad input."""
     from aksml.cli import fail
-    from aksml.diff import diff_objects, load_objects, markdown, text_lines
+    from aksml.offline.diff import diff_objects, load_objects, markdown, text_lines
 
     with tempfile.TemporaryDirectory(prefix="aksml-diff-") as tmp:
         workdir = Path(tmp)

@@ -46,7 +46,7 @@ def migrate_command(
     over is listed on stderr."""
     from aksml.cli import fail
     from aksml.errors import WebserviceException
-    from aksml.migrate import (
+    from aksml.offline.migrate import (
         CONFIG_FILE_NAME,
         PULUMI_SECRET_NAMES,
         SECRET_KEYS,
@@ -58,7 +58,7 @@ def migrate_command(
         program_name,
         pulumi_yaml,
     )
-    from aksml.spec import from_aml_json, read_config_document
+    from aksml.v1 import from_aml_json, read_config_document
 
     try:
         data = read_config_document(source)

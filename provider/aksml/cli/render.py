@@ -36,7 +36,7 @@ def render(
     """Render each Kubernetes object to <kind>-<name>.yaml (secrets redacted); no cluster needed."""
     from aksml.cli import fail
     from aksml.errors import WebserviceException
-    from aksml.render import render_source, write_render
+    from aksml.offline.render import render_source, write_render
 
     try:
         objs = render_source(source, name, entry_script)

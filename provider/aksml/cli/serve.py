@@ -78,7 +78,7 @@ def serve(
     if program_dir is not None:
         from pathlib import Path
 
-        from aksml.localrun import run_program
+        from aksml.offline.localrun import run_program
 
         raise typer.Exit(run_program(Path(program_dir)))
     flags = dict(locals())

@@ -17,7 +17,7 @@ Routing (see ``docs/endpoint.md``):
 - ``gateway``: one HTTPRoute: per version a rule pinning ``azureml-model-deployment: <version>``
   on the endpoint path, per version a rule for ``/api/v1/service/<endpoint>/versions/<version>``
   (URLRewrite back to the endpoint path), and the weighted split on the endpoint path (weights
-  from :func:`aksml.spec.resolve_traffic`; optional RequestMirror to a shadow version).
+  from :func:`aksml.v1.resolve_traffic`; optional RequestMirror to a shadow version).
 - ``ingress`` (ingress-nginx): a main Ingress to the version with the larger share and a canary
   Ingress (``canary-weight``, ``canary-by-header``) to the other; at most two versions.
 - ``cluster`` / ``load_balancer``: one endpoint Service ``<endpoint>`` selecting the only
@@ -49,15 +49,15 @@ from aksml.plan.webservice import (
     plan_webservice,
     selector_labels,
 )
-from aksml.spec import (
+from aksml.v1 import (
     AksServiceDeploymentConfiguration,
     EndpointVersionSpec,
     resolve_roles,
     resolve_traffic,
     validate_service_name,
 )
-from aksml.spec.resolved import ResolvedServiceConfig
-from aksml.spec.versions import VERSION_PARAMETERS
+from aksml.v1.resolved import ResolvedServiceConfig
+from aksml.v1.versions import VERSION_PARAMETERS
 
 Obj = dict[str, Any]
 

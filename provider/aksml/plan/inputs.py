@@ -23,8 +23,8 @@ from aksml.plan.settings import (
     RuntimeMode,
     WorkloadSettings,
 )
-from aksml.spec import AksServiceDeploymentConfiguration, deploy_configuration
-from aksml.spec.params import SERVICE_PARAMETERS
+from aksml.v1 import AksServiceDeploymentConfiguration, deploy_configuration
+from aksml.v1.params import SERVICE_PARAMETERS
 
 V1_PARAMETERS: tuple[str, ...] = tuple(SERVICE_PARAMETERS)
 """Every ``deploy_configuration`` keyword (v1 order)."""

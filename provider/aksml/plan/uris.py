@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aksml import contract
 from aksml.plan.settings import Exposure, WorkloadSettings
-from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.v1.resolved import ResolvedServiceConfig
 
 
 def cluster_host(name: str, namespace: str) -> str:

@@ -29,8 +29,8 @@ from aksml.plan.settings import (
     WorkloadSettings,
 )
 from aksml.plan.units import cpu_quantity, memory_quantity
-from aksml.spec.names import validate_service_name
-from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.v1.names import validate_service_name
+from aksml.v1.resolved import ResolvedServiceConfig
 
 Obj = dict[str, Any]
 

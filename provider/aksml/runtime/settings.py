@@ -240,9 +240,9 @@ FLAG_FIELDS: dict[str, str] = {s.flag: name for name, (s, _) in _PARSERS.items()
 def config_values(path: str) -> dict[str, Any]:
     """Settings taken from a deploy configuration file (AML v1 JSON or YAML).
 
-    Uses ``aksml.spec.load_config(path).resolve()``; returns values keyed by settings field.
+    Uses ``aksml.v1.load_config(path).resolve()``; returns values keyed by settings field.
     """
-    from aksml.spec import load_config
+    from aksml.v1 import load_config
 
     resolved = load_config(path).resolve()
     values: dict[str, Any] = {

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aksml.errors import WebserviceException
-from aksml.spec import (
+from aksml.v1 import (
     AksEndpointDeploymentConfiguration,
     AksServiceDeploymentConfiguration,
     deploy_configuration,
@@ -20,7 +20,7 @@ from aksml.spec import (
     from_aml_json,
     load_config,
 )
-from aksml.spec.params import ENDPOINT_PARAMETERS, SERVICE_PARAMETERS, Kind
+from aksml.v1.params import ENDPOINT_PARAMETERS, SERVICE_PARAMETERS, Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 INV = "Invalid configuration, "

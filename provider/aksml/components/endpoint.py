@@ -12,8 +12,13 @@ from typing import Any
 
 import pulumi
 
-from aksml import spec
-from aksml.endpoint_args import AksEndpointArgs
+from aksml import v1
+from aksml.components.endpoint_args import AksEndpointArgs
+from aksml.components.webservice import (
+    _first_address,
+    emit_object,
+    key_output,
+)
 from aksml.errors import WebserviceException
 from aksml.plan import ROLE_LABEL, placeholder
 from aksml.plan.endpoint import (
@@ -28,11 +33,6 @@ from aksml.plan.endpoint import (
     plan_endpoint,
 )
 from aksml.plan.webservice import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD
-from aksml.webservice import (
-    _first_address,
-    emit_object,
-    key_output,
-)
 
 TYPE_TOKEN = "aksml:index:AksEndpoint"
 """The component's Pulumi type token."""
@@ -105,7 +105,7 @@ class AksEndpoint(pulumi.ComponentResource):
     (traffic_percentile, default and control versions) with header pinning, per-version paths
     and shadow traffic, on Gateway API (or ingress-nginx canary)."""
 
-    deploy_configuration = staticmethod(spec.endpoint_deploy_configuration)
+    deploy_configuration = staticmethod(v1.endpoint_deploy_configuration)
     """v1 call site: ``aksml.AksEndpoint.deploy_configuration(version_name=..., ...)``."""
 
     scoring_uri: pulumi.Output[str]
@@ -169,7 +169,7 @@ class AksEndpoint(pulumi.ComponentResource):
         self.version_uris = uris.apply(lambda u: json.dumps(u[2], sort_keys=True))
         traffic = endpoint_traffic(data)
         self.traffic = pulumi.Output.from_input(json.dumps(traffic))
-        default, control = spec.resolve_roles([v.spec for v in data.versions])
+        default, control = v1.resolve_roles([v.spec for v in data.versions])
         self.default_version = pulumi.Output.from_input(default)
         self.control_version = pulumi.Output.from_input(control)
         self.primary_key = pulumi.Output.secret(primary)

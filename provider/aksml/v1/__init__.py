@@ -5,7 +5,7 @@ Imports neither Pulumi nor Kubernetes. See ``docs/configuration.md``.
 
 from __future__ import annotations
 
-from aksml.spec.amljson import (
+from aksml.v1.amljson import (
     AnyConfiguration,
     endpoint_versions_from_aml_json,
     from_aml_json,
@@ -14,13 +14,13 @@ from aksml.spec.amljson import (
     serialize,
     to_create_payload,
 )
-from aksml.spec.config import (
+from aksml.v1.config import (
     AksEndpointDeploymentConfiguration,
     AksServiceDeploymentConfiguration,
     deploy_configuration,
     endpoint_deploy_configuration,
 )
-from aksml.spec.names import (
+from aksml.v1.names import (
     NAMESPACE_REGEX,
     SERVICE_NAME_MESSAGE,
     SERVICE_NAME_REGEX,
@@ -29,8 +29,8 @@ from aksml.spec.names import (
     validate_namespace,
     validate_service_name,
 )
-from aksml.spec.resolved import ResolvedServiceConfig
-from aksml.spec.traffic import EndpointVersionSpec, resolve_roles, resolve_traffic
+from aksml.v1.resolved import ResolvedServiceConfig
+from aksml.v1.traffic import EndpointVersionSpec, resolve_roles, resolve_traffic
 
 __all__ = [
     "NAMESPACE_REGEX",

@@ -25,7 +25,7 @@ import yaml
 from aksml.errors import WebserviceException
 from aksml.plan import file_name, plan_webservice, to_yaml
 from aksml.plan.inputs import settings_from_args
-from aksml.spec import AksServiceDeploymentConfiguration, load_config
+from aksml.v1 import AksServiceDeploymentConfiguration, load_config
 
 Obj = dict[str, Any]
 
@@ -78,7 +78,7 @@ def _render_endpoint_config(
     """An AksEndpoint configuration file: the endpoint with its first version (cluster
     exposure; see docs/endpoint.md)."""
     from aksml.plan.endpoint import endpoint_input_from_args, plan_endpoint
-    from aksml.spec.versions import EndpointConfiguration
+    from aksml.v1.versions import EndpointConfiguration
 
     first = {"entry_script": entry_script} if entry_script else {}
     endpoint = EndpointConfiguration.from_deploy_configuration(name, config, first_version=first)

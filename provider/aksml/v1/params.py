@@ -5,7 +5,7 @@ Validation runs in three phases (see ``docs/configuration.md``):
 1. **types** (beyond v1, this module): every given value must have its parameter's type. A
    wrong type is reported on its own -- azureml-core could not evaluate its checks on it either
    (it crashed with a bare ``TypeError`` or silently accepted e.g. ``True`` as ``1``).
-2. **v1 checks** (``aksml.spec.config``): azureml-core 1.61's list, same order, same text.
+2. **v1 checks** (``aksml.v1.config``): azureml-core 1.61's list, same order, same text.
 3. **Kubernetes sanity** (beyond v1): values v1 accepted but a cluster would reject (a limit
    <= 0, NaN/infinity, ...). Runs only when phase 2 passed, so every input v1 rejected gets
    v1's message byte for byte.

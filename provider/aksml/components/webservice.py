@@ -1,6 +1,6 @@
 """``AksWebservice``: an Azure ML v1 AKS web service as a Pulumi ComponentResource.
 
-Thin by design: arguments -> ``aksml.spec`` (v1 validation and defaults) -> ``aksml.plan``
+Thin by design: arguments -> ``aksml.v1`` (v1 validation and defaults) -> ``aksml.plan``
 (Kubernetes objects as plain dicts) -> one pulumi_kubernetes resource per object, each with
 ``parent=self`` and a child name derived from the service name. Keys come from
 ``pulumi_random`` unless given; URIs are built with guarded applies so a load balancer
@@ -15,15 +15,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from aksml import spec
-from aksml.args import AksWebserviceArgs
+from aksml import v1
+from aksml.components.args import AksWebserviceArgs
 from aksml.errors import WebserviceException
 from aksml.plan import ROLE_LABEL, placeholder, plan_webservice
 from aksml.plan.inputs import settings_from_args
 from aksml.plan.settings import WorkloadSettings
 from aksml.plan.uris import address_source, service_uris
 from aksml.plan.webservice import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD, namespace_of
-from aksml.spec.resolved import ResolvedServiceConfig
+from aksml.v1.resolved import ResolvedServiceConfig
 
 TYPE_TOKEN = "aksml:index:AksWebservice"
 """The component's Pulumi type token."""
@@ -194,7 +194,7 @@ class AksWebservice(pulumi.ComponentResource):
     """An authenticated, autoscaled scoring endpoint on Kubernetes: Azure ML v1's
     AksWebservice (same deploy settings, defaults and validation) as Pulumi resources."""
 
-    deploy_configuration = staticmethod(spec.deploy_configuration)
+    deploy_configuration = staticmethod(v1.deploy_configuration)
     """v1 call site: ``aksml.AksWebservice.deploy_configuration(cpu_cores=..., ...)``."""
 
     scoring_uri: pulumi.Output[str]

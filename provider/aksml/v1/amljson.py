@@ -22,13 +22,13 @@ from typing import Any, Final
 import yaml
 
 from aksml.errors import WebserviceException
-from aksml.spec.config import (
+from aksml.v1.config import (
     AksEndpointDeploymentConfiguration,
     AksServiceDeploymentConfiguration,
     _DeploymentConfigurationBase,
 )
-from aksml.spec.params import ENDPOINT_PARAMETERS, SERVICE_PARAMETERS, describe, suggest
-from aksml.spec.traffic import EndpointVersionSpec
+from aksml.v1.params import ENDPOINT_PARAMETERS, SERVICE_PARAMETERS, describe, suggest
+from aksml.v1.traffic import EndpointVersionSpec
 
 AnyConfiguration = AksServiceDeploymentConfiguration | AksEndpointDeploymentConfiguration
 """Either deploy configuration."""
@@ -471,7 +471,7 @@ def _collect_version(versions: Any, out: _Collector) -> None:
         out.errors += (
             f"{_INVALID}'versions' must hold exactly one version for an "
             f"AksEndpointDeploymentConfiguration (got {count}); import an endpoint with several "
-            "versions with aksml.spec.endpoint_versions_from_aml_json.\n"
+            "versions with aksml.v1.endpoint_versions_from_aml_json.\n"
         )
         return
     ((version, entry),) = versions.items()

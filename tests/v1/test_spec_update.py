@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from aksml.errors import WebserviceException
-from aksml.spec import NAMESPACE_REGEX, deploy_configuration, endpoint_deploy_configuration
+from aksml.v1 import NAMESPACE_REGEX, deploy_configuration, endpoint_deploy_configuration
 
 E = "Error, "
 BASE: dict[str, Any] = {}

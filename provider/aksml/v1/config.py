@@ -17,16 +17,16 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from aksml.errors import WebserviceException
-from aksml.spec.params import (
+from aksml.v1.params import (
     ENDPOINT_PARAMETERS,
     SERVICE_PARAMETERS,
     Kind,
     check_value,
     unknown_key_message,
 )
-from aksml.spec.resolved import ResolvedServiceConfig
-from aksml.spec.traffic import EndpointVersionSpec
-from aksml.spec.validation import (
+from aksml.v1.resolved import ResolvedServiceConfig
+from aksml.v1.traffic import EndpointVersionSpec
+from aksml.v1.validation import (
     TRAFFIC_MESSAGE,
     kubernetes_messages,
     v1_endpoint_messages,
@@ -401,24 +401,24 @@ class _DeploymentConfigurationBase(BaseModel):
 
     # ---- AML JSON -------------------------------------------------------------------------
     def serialize(self, name: str | None = None) -> dict[str, Any]:
-        """The configuration in the shape of v1 ``serialize()`` (§2.4); see ``aksml.spec.amljson``.
+        """The configuration in the shape of v1 ``serialize()`` (§2.4); see ``aksml.v1.amljson``.
 
         ``name`` fills the ``name`` key (null for a configuration that has no service yet).
         """
-        from aksml.spec.amljson import serialize
+        from aksml.v1.amljson import serialize
 
         return serialize(self, name)
 
     def to_create_payload(self, name: str, compute_name: str | None = None) -> dict[str, Any]:
         """The MMS create-request body (§2.1/§2.2) for a service/endpoint called ``name``."""
-        from aksml.spec.amljson import to_create_payload
+        from aksml.v1.amljson import to_create_payload
 
         return to_create_payload(self, name, compute_name=compute_name)
 
     @classmethod
     def from_aml_json(cls, data: Mapping[str, Any]) -> Self:
         """Import AML v1 JSON (GET/serialize, create payload or ``--dc`` deploymentconfig.json)."""
-        from aksml.spec.amljson import from_aml_json
+        from aksml.v1.amljson import from_aml_json
 
         config = from_aml_json(data)
         if not isinstance(config, cls):
@@ -430,8 +430,8 @@ class _DeploymentConfigurationBase(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Load a .json/.yaml/.yml configuration file (see ``aksml.spec.amljson.load_config``)."""
-        from aksml.spec.amljson import load_config
+        """Load a .json/.yaml/.yml configuration file (see ``aksml.v1.amljson.load_config``)."""
+        from aksml.v1.amljson import load_config
 
         config = load_config(path)
         if not isinstance(config, cls):

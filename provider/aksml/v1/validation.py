@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aksml.spec.names import NAMESPACE_MESSAGE, NAMESPACE_REGEX, SERVICE_NAME_MESSAGE
-from aksml.spec.names import is_valid_service_name as _valid_name
-from aksml.spec.params import Kind
+from aksml.v1.names import NAMESPACE_MESSAGE, NAMESPACE_REGEX, SERVICE_NAME_MESSAGE
+from aksml.v1.names import is_valid_service_name as _valid_name
+from aksml.v1.params import Kind
 
 _INVALID = "Invalid configuration, "
 

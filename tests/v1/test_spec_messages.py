@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from aksml.errors import WebserviceException
-from aksml.spec import (
+from aksml.v1 import (
     NAMESPACE_REGEX,
     SERVICE_NAME_MESSAGE,
     deploy_configuration,

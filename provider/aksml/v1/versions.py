@@ -17,7 +17,7 @@ Validation is v1's, with the §8 bugs fixed rather than copied:
   version (v1 sent an empty patch);
 - ``delete_version`` refuses an unknown version and the last one.
 
-Every result is checked as a whole (:func:`aksml.spec.resolve_traffic`): one default, one
+Every result is checked as a whole (:func:`aksml.v1.resolve_traffic`): one default, one
 control, the non-default shares adding up to at most 100.
 """
 
@@ -28,14 +28,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aksml.errors import WebserviceException
-from aksml.spec.config import (
+from aksml.v1.config import (
     AksEndpointDeploymentConfiguration,
     AksServiceDeploymentConfiguration,
     deploy_configuration,
 )
-from aksml.spec.names import validate_service_name
-from aksml.spec.traffic import resolve_traffic
-from aksml.spec.validation import TRAFFIC_MESSAGE
+from aksml.v1.names import validate_service_name
+from aksml.v1.traffic import resolve_traffic
+from aksml.v1.validation import TRAFFIC_MESSAGE
 
 VERSION_PARAMETERS: tuple[str, ...] = (
     "autoscale_enabled",

@@ -26,9 +26,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from aksml.errors import WebserviceException
-from aksml.spec.names import SERVICE_NAME_MESSAGE, is_valid_service_name
-from aksml.spec.params import describe, suggest
-from aksml.spec.validation import TRAFFIC_MESSAGE
+from aksml.v1.names import SERVICE_NAME_MESSAGE, is_valid_service_name
+from aksml.v1.params import describe, suggest
+from aksml.v1.validation import TRAFFIC_MESSAGE
 
 _INVALID = "Invalid configuration, "
 _TOLERANCE = 1e-9

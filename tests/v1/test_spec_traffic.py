@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aksml.errors import WebserviceException
-from aksml.spec import SERVICE_NAME_MESSAGE, EndpointVersionSpec, resolve_roles, resolve_traffic
+from aksml.v1 import SERVICE_NAME_MESSAGE, EndpointVersionSpec, resolve_roles, resolve_traffic
 
 INV = "Invalid configuration, "
 TRAFFIC = f"{INV}traffic_percentile cannot be negative or greater than 100.\n"
@@ -159,7 +159,7 @@ def test_random_sets_raise_only_webservice_exception(versions: list[dict[str, An
 
 
 def test_endpoint_configuration_first_version() -> None:
-    from aksml.spec import endpoint_deploy_configuration
+    from aksml.v1 import endpoint_deploy_configuration
 
     first = endpoint_deploy_configuration(traffic_percentile=40).first_version("my-endpoint")
     assert first.version_name == "my-endpoint" and first.is_default
@@ -171,7 +171,7 @@ def test_endpoint_configuration_first_version() -> None:
 
 
 def test_import_multi_version_endpoint_json() -> None:
-    from aksml.spec import deploy_configuration, endpoint_versions_from_aml_json
+    from aksml.v1 import deploy_configuration, endpoint_versions_from_aml_json
 
     blue = deploy_configuration(cpu_cores=0.5, num_replicas=2).serialize("blue")
     blue.update({"isDefault": True, "trafficPercentile": 70, "versionType": "Control"})

@@ -1,6 +1,6 @@
 """Local run of a Pulumi program: ``aksml serve <program-dir>``.
 
-The program is rendered offline (``aksml.render.render_program``); every Deployment whose
+The program is rendered offline (``aksml.offline.render.render_program``); every Deployment whose
 container runs ``aksml serve`` is started as a local ``aksml serve`` subprocess built from the
 RENDERED pod: its environment (``valueFrom`` resolved from the rendered Secrets/ConfigMaps),
 its ConfigMap volumes written to a temporary directory tree, freshly generated keys for the
@@ -247,7 +247,7 @@ def _echo(line: str) -> None:
 def run_program(directory: Path, echo: Callable[[str], None] = _echo) -> int:
     """Render ``directory``, start one local ``aksml serve`` per Deployment, print the local
     scoring URIs and wait for Ctrl-C/SIGTERM. Returns the exit code."""
-    from aksml.render import render_program
+    from aksml.offline.render import render_program
 
     objs = render_program(directory)
     stop = False

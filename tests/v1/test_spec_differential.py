@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from aksml.errors import WebserviceException
-from aksml.spec import deploy_configuration, endpoint_deploy_configuration
-from aksml.spec.validation import v1_update_messages
+from aksml.v1 import deploy_configuration, endpoint_deploy_configuration
+from aksml.v1.validation import v1_update_messages
 
 AZUREML_CORE = "azureml-core==1.61.0.post4"
 DEPLOY_CASES = 400

@@ -10,7 +10,7 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 
-from aksml.args import (
+from aksml.components.args import (
     AzureArgs,
     EnvironmentArgs,
     GatewayArgs,

@@ -2,7 +2,7 @@
 
 Input: a v1 service GET payload, ``AksWebservice.serialize()`` output, a create payload or an
 ``az ml model deploy --dc`` deploymentconfig.json. The deploy settings go through
-``aksml.spec.from_aml_json`` (so every v1 validation message applies); what runs (entry script,
+``aksml.v1.from_aml_json`` (so every v1 validation message applies); what runs (entry script,
 source directory, models, pip dependencies, environment variables) is taken from the
 environment and model details when present; everything else is listed as not carried over.
 Pure: no file or network I/O here.
@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from aksml.errors import WebserviceException
-from aksml.spec import (
+from aksml.v1 import (
     AksEndpointDeploymentConfiguration,
     AnyConfiguration,
     from_aml_json,
@@ -227,7 +227,7 @@ def config_document(migration: Migration) -> dict[str, Any]:
 
 
 def config_yaml(migration: Migration, source: str) -> str:
-    """The config file (YAML, readable by ``aksml.spec.load_config``)."""
+    """The config file (YAML, readable by ``aksml.v1.load_config``)."""
     header = (
         f"# aksml deploy configuration, migrated from {source} by `aksml migrate`.\n"
         "# AML v1 parameter names; unset parameters take v1's documented defaults\n"
@@ -263,7 +263,7 @@ def program_name(migration: Migration, override: str | None) -> str:
             "Error, the input has no service name (deploymentconfig.json never does); pass --name."
         )
     if not is_valid_service_name(name):
-        from aksml.spec import SERVICE_NAME_MESSAGE
+        from aksml.v1 import SERVICE_NAME_MESSAGE
 
         raise WebserviceException(SERVICE_NAME_MESSAGE)
     return name
@@ -315,8 +315,8 @@ def main_py(migration: Migration, name: str, source: str) -> str:
         "import pulumi",
         "",
         "from aksml import AksWebservice",
-        "from aksml.args import AksWebserviceArgs",
-        "from aksml.spec import load_config",
+        "from aksml.components.args import AksWebserviceArgs",
+        "from aksml.v1 import load_config",
         "",
         "HERE = Path(__file__).resolve().parent",
         "config = pulumi.Config()",

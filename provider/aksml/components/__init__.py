@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources: ``AksWebservice``, ``AksEndpoint``, their args, and the emitter."""
