@@ -551,44 +551,12 @@ def test_webservice_token_application_only_for_token_auth(
     assert not rec.of_type(APP)
 
 
-# --- the multi-language provider hosts AzureServiceResources ---
-def test_provider_hosts_azure_service_resources_and_constructs_it(
-    azure_mocks: Install, tmp_path: Path
-) -> None:
-    import asyncio
+# --- the multi-language package is the same with or without the azure extra ---
+def test_provider_package_does_not_host_azure_service_resources() -> None:
+    from aksml.package import COMPONENTS, schema_json
 
-    from aksml.package import COMPONENTS, component_provider
-
-    assert AzureServiceResources in COMPONENTS
-    src = _source(tmp_path)
-    rec = azure_mocks()
-    state: dict[str, Any] = {}
-
-    @pulumi.runtime.test  # type: ignore[misc]
-    async def body() -> None:
-        result = component_provider().construct(
-            "ws",
-            "aksml:index:AzureServiceResources",
-            {
-                "resourceGroupName": RG,
-                "computeTargetName": CLUSTER_NAME,
-                "kubernetesProviderEnabled": False,
-                "image": {"pushCredentials": "docker", "grantAcrPull": True},
-                "imageSource": {"sourceDirectory": str(src), "entryScript": "score.py"},
-            },
-            pulumi.ResourceOptions(),
-        )
-        await result.urn.future()
-        for _ in range(500):  # registrations finish asynchronously; bounded wait
-            if len(rec.custom()) >= 3:
-                break
-            await asyncio.sleep(0.01)
-        state.update(result.state)
-
-    body()
-    assert sorted(r.name for r in rec.custom()) == ["ws-acr", "ws-acr-pull", "ws-image"]
-    assert rec.inputs(REGISTRY, "ws-acr")["adminUserEnabled"] is False  # docker login
-    assert {"imageRef", "registryLoginServer", "tokenIssuer"} <= set(state)
+    assert AzureServiceResources not in COMPONENTS
+    assert "aksml:index:AzureServiceResources" not in schema_json()
 
 
 def test_offline_stand_ins_for_registries_images_and_app_registrations() -> None:

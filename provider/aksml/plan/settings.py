@@ -11,8 +11,14 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DEFAULT_IMAGE = "ghcr.io/aksml/aksml-runtime:0.1.0"
-"""The runtime image built from the repository's Dockerfile (``aksml serve`` as entry point)."""
+from aksml import __version__
+
+RUNTIME_IMAGE_REPOSITORY = "ghcr.io/aksml/aksml-runtime"
+"""Where ``.github/workflows/release.yml`` publishes the runtime image on a version tag."""
+
+DEFAULT_IMAGE = f"{RUNTIME_IMAGE_REPOSITORY}:{__version__}"
+"""The runtime image built from the repository's Dockerfile (``aksml serve`` as entry point),
+tagged with the package version (pyproject.toml) by the release workflow."""
 
 DEFAULT_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
 """AKS application routing add-on (managed NGINX)."""
