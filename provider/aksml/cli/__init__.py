@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aksml.cli.config",
     "aksml.cli.run",
     "aksml.cli.keys",
+    "aksml.cli.logs",
     "aksml.cli.diff",
     "aksml.cli.migrate",
     "aksml.cli.serve",

@@ -319,6 +319,31 @@ class Webservice(_WebserviceBase):
         return None
 
     # --- scoring ------------------------------------------------------------------------
+    def get_logs(
+        self,
+        num_lines: int = 5000,
+        init: bool = False,
+        *,
+        namespace: str = "default",
+        version: str | None = None,
+        previous: bool = False,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+    ) -> str:
+        """The service's pod logs (v1's ``get_logs(num_lines, init)``): the last ``num_lines``
+        of each pod's runtime container (init containers with ``init=True``), read from the
+        cluster with the kubeconfig (or in-cluster config). ``version`` selects an
+        ``AksEndpoint`` version. Raises ``WebserviceException`` naming the cause when there is
+        nothing to read (no pods, image pull failure, unschedulable pod)."""
+        from aksml.client.logs import LogTarget, core_api, format_logs, read_logs
+
+        if not self.name:
+            raise WebserviceException("get_logs needs the service name (pass name=...).")
+        target = LogTarget(self.name, namespace, version, init, previous, num_lines)
+        found = read_logs(core_api(kubeconfig, context), target)
+        notes = "".join(f"# {note}\n" for logs in found for note in logs.notes)
+        return notes + format_logs(found)
+
     def run(self, input_data: Any) -> Any:
         """Score ``input_data`` (v1 semantics, see docs/client.md): str/bytes sent as given,
         dicts/lists JSON-encoded; returns the decoded JSON response."""
