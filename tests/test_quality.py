@@ -16,7 +16,7 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean() -> None:
-    dirs = [d for d in ("provider", "tests", "bench", "examples") if (ROOT / d).is_dir()]
+    dirs = [d for d in ("provider", "tests", "bench", "examples", "policy") if (ROOT / d).is_dir()]
     result = _run(sys.executable, "-m", "ruff", "check", *dirs)
     assert result.returncode == 0, result.stdout + result.stderr
 

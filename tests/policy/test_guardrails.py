@@ -1,0 +1,269 @@
+"""The guardrail rules (policy/guardrails.py) on rendered objects, passing and failing, and the
+policy pack (policy/__main__.py) that wraps them, without the Pulumi CLI."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from aksml import contract
+from aksml.plan.inputs import settings_from_args
+from aksml.plan.webservice import plan_webservice
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = ROOT / "policy"
+GOLDEN = ROOT / "tests" / "golden"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+guardrails = _load("guardrails", POLICY / "guardrails.py")
+
+
+def golden(example: str) -> list[dict[str, Any]]:
+    """A checked-in render (what ``aksml render`` writes)."""
+    return [yaml.safe_load(p.read_text()) for p in sorted((GOLDEN / example).glob("*.yaml"))]
+
+
+def render(**args: Any) -> list[dict[str, Any]]:
+    """The objects of one AksWebservice with these component arguments."""
+    config, workload = settings_from_args({"namespace": "ml", **args})
+    return plan_webservice("svc", config.resolve(), workload)
+
+
+def kinds(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def messages(violations: list[Any]) -> list[str]:
+    return [f"{v.object}: {v.message}" for v in violations]
+
+
+def test_rule_constants_are_the_runtime_contract() -> None:
+    assert contract.AUTH_MODE.env == guardrails.AUTH_ENV
+    assert contract.COLLECT_MODEL_DATA.env == guardrails.COLLECT_MODEL_DATA_ENV
+    assert contract.DATA_COLLECTION_DIR.env == guardrails.DATA_COLLECTION_DIR_ENV
+    assert contract.DATA_COLLECTION_BLOB_URL.env == guardrails.DATA_COLLECTION_BLOB_URL_ENV
+
+
+# The limits every golden render lacks: v1 leaves cpu_cores_limit/memory_gb_limit unset by
+# default, and aksml's own init containers and proxy-mode sidecar set requests only.
+UNLIMITED = {
+    "quickstart": ["iris: install-environment"],
+    "gpu": ["resnet-gpu: runtime", "resnet-gpu: model"],
+    "ingress": ["sentiment: fetch-models", "sentiment: runtime"],
+    "ab-test": ["abtest-blue: runtime", "abtest-green: runtime"],
+}
+
+
+@pytest.mark.parametrize("example", sorted(UNLIMITED))
+def test_golden_renders_against_every_rule(example: str) -> None:
+    found = guardrails.check_all(golden(example), production=False)
+    assert "aksml-pinned-images" not in found
+    limits = found.pop("aksml-cpu-memory-limits")
+    assert found == {name: [] for name in found}, found
+    unlimited = [f"{v.object.rsplit('/', 1)[-1]}: {v.message.split(chr(39))[1]}" for v in limits]
+    assert unlimited == UNLIMITED[example]
+    production = guardrails.check_all(golden(example), production=True)["aksml-pinned-images"]
+    assert production and all("is not pinned by digest" in v.message for v in production)
+
+
+def test_auth_rule() -> None:
+    assert guardrails.require_auth(render()) == []
+    assert guardrails.require_auth(render(token_auth_enabled=True, auth_enabled=False)) == []
+    assert messages(guardrails.require_auth(render(auth_enabled=False))) == [
+        "Deployment/ml/svc: container 'runtime' serves without authentication "
+        "(AKSML_AUTH=none): set auth_enabled or token_auth_enabled"
+    ]
+
+
+LIMITS = {"cpu_cores_limit": 1, "memory_gb_limit": 2}
+
+
+def test_limits_rule_covers_every_container() -> None:
+    assert guardrails.require_limits(render(**LIMITS)) == []
+    assert messages(guardrails.require_limits(render())) == [
+        "Deployment/ml/svc: container 'runtime' has no cpu and memory limit: "
+        "set cpu_cores_limit and memory_gb_limit"
+    ]
+    objects = render(environment={"pip_requirements": ["scikit-learn==1.5.0"]}, **LIMITS)
+    # aksml's pip-install init container sets no limits today: the rule reports it
+    assert messages(guardrails.require_limits(objects)) == [
+        "Deployment/ml/svc: container 'install-environment' has no cpu and memory limit: "
+        "set cpu_cores_limit and memory_gb_limit"
+    ]
+    broken = copy.deepcopy(objects)
+    pod = kinds(broken, "Deployment")[0]["spec"]["template"]["spec"]
+    pod["initContainers"][0]["resources"] = {"limits": {"cpu": "1", "memory": "1Gi"}}
+    del pod["containers"][0]["resources"]["limits"]["memory"]
+    assert messages(guardrails.require_limits(broken)) == [
+        "Deployment/ml/svc: container 'runtime' has no memory limit: "
+        "set cpu_cores_limit and memory_gb_limit"
+    ]
+
+
+def test_pdb_rule_counts_replicas_and_autoscaler_maximum() -> None:
+    replicated = render(autoscale_enabled=False, num_replicas=3)
+    assert kinds(replicated, "PodDisruptionBudget") and guardrails.require_pdb(replicated) == []
+    without = [o for o in replicated if o["kind"] != "PodDisruptionBudget"]
+    assert messages(guardrails.require_pdb(without)) == [
+        "Deployment/ml/svc: can run 3 replicas but no PodDisruptionBudget selects its pods"
+    ]
+    autoscaled = render(autoscale_enabled=True, autoscale_max_replicas=4)
+    no_pdb = [o for o in autoscaled if o["kind"] != "PodDisruptionBudget"]
+    assert messages(guardrails.require_pdb(no_pdb))[0].endswith(
+        "can run 4 replicas but no PodDisruptionBudget selects its pods"
+    )
+    other = copy.deepcopy(kinds(autoscaled, "PodDisruptionBudget")[0])
+    other["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"] = "other"
+    assert len(guardrails.require_pdb([*no_pdb, other])) == 1  # selects other pods
+    single = render(autoscale_enabled=False, num_replicas=1)
+    assert guardrails.require_pdb(single) == []
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        (f"ghcr.io/aksml/aksml-runtime:0.1.0@{DIGEST}", None),
+        (f"myregistry.azurecr.io:443/team/model@{DIGEST}", None),
+        ("ghcr.io/aksml/aksml-runtime:latest", "uses the mutable tag ':latest'"),
+        ("ghcr.io/aksml/aksml-runtime", "uses the mutable tag ':latest'"),
+        ("localhost:5000/model", "uses the mutable tag ':latest'"),
+        ("ghcr.io/aksml/aksml-runtime:0.1.0", "is not pinned by digest (image@sha256:...)"),
+        ("<unknown until deployed>", None),
+    ],
+)
+def test_pinned_images_rule(image: str, problem: str | None) -> None:
+    objects = render(image=image) if not image.startswith("<") else render()
+    if image.startswith("<"):
+        kinds(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["image"] = (
+            image
+        )
+    found = messages(guardrails.require_pinned_images(objects))
+    expected = [f"Deployment/ml/svc: container 'runtime' image '{image}' {problem}"]
+    assert found == ([] if problem is None else expected)
+
+
+def test_pinned_images_is_production_only() -> None:
+    objects = render(image="ghcr.io/aksml/aksml-runtime:latest")
+    assert "aksml-pinned-images" not in guardrails.check_all(objects, production=False)
+    assert guardrails.check_all(objects, production=True)["aksml-pinned-images"]
+
+
+def test_default_namespace_rule() -> None:
+    assert guardrails.forbid_default_namespace(render()) == []
+    config, workload = settings_from_args({})
+    in_default = plan_webservice("svc", config.resolve(), workload)
+    found = messages(guardrails.forbid_default_namespace(in_default))
+    assert found and all("is in the 'default' namespace: set namespace" in m for m in found)
+    assert len(found) == len(in_default)  # no Namespace object is rendered for 'default'
+    unnamed = copy.deepcopy(render())
+    del unnamed[-1]["metadata"]["namespace"]
+    assert messages(guardrails.forbid_default_namespace(unnamed))[0].endswith(
+        "names no namespace: set namespace"
+    )
+
+
+def test_durable_data_collection_rule() -> None:
+    assert guardrails.require_durable_data_collection(render()) == []
+    local = render(collect_model_data=True)
+    assert messages(guardrails.require_durable_data_collection(local)) == [
+        "Deployment/ml/svc: container 'runtime' collects model data to "
+        "'/var/aksml/data-collection', which is lost with the pod: set data_collection_blob_url "
+        "(or mount a persistent volume there)"
+    ]
+    blob = render(
+        collect_model_data=True,
+        data_collection_blob_url="https://acct.blob.core.windows.net/modeldata",
+    )
+    assert guardrails.require_durable_data_collection(blob) == []
+    persistent = copy.deepcopy(local)
+    pod = kinds(persistent, "Deployment")[0]["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "data-collection")
+    volume.pop("emptyDir")
+    volume["persistentVolumeClaim"] = {"claimName": "modeldata"}
+    assert guardrails.require_durable_data_collection(persistent) == []
+
+
+# --- the policy pack wrapper ---------------------------------------------------------------
+pack = _load("aksml_policy_pack", POLICY / "__main__.py")
+
+
+def _resources(objects: list[dict[str, Any]], unknown_image: bool = False) -> list[Any]:
+    """PolicyResources as the engine hands them over: inputs behind the unknown-checking proxy."""
+    from pulumi_policy.policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    out = []
+    for obj in objects:
+        props = copy.deepcopy(obj)
+        if unknown_image and obj["kind"] == "Deployment":
+            props["spec"]["template"]["spec"]["containers"][0]["image"] = UNKNOWN_STRING_VALUE
+        token = "kubernetes:" + obj["apiVersion"].replace("/", "/") + ":" + obj["kind"]
+        name = obj["metadata"]["name"]
+        opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+        urn = f"urn:pulumi:dev::proj::{token}::{name}"
+        out.append(
+            PolicyResource(
+                token, unknown_checking_proxy(props), urn, name, opts, None, None, [], {}
+            )
+        )
+    return out
+
+
+def _run_pack(
+    resources: list[Any], config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+) -> dict[str, list[tuple[str, str | None]]]:
+    from pulumi_policy import StackValidationArgs
+
+    reported: dict[str, list[tuple[str, str | None]]] = {}
+    for policy in pack.policies():
+        args = StackValidationArgs(resources, config or {}, tags or {})
+        sink = reported.setdefault(policy.name, [])
+        policy.validate(args, lambda message, urn=None, sink=sink: sink.append((message, urn)))
+    return reported
+
+
+def test_pack_has_one_mandatory_policy_per_rule() -> None:
+    from pulumi_policy import EnforcementLevel
+
+    policies = pack.policies()
+    assert [p.name for p in policies] == [r.name for r in guardrails.RULES]
+    assert all(p.enforcement_level is EnforcementLevel.MANDATORY for p in policies)
+
+
+def test_pack_reports_on_the_resource_urn() -> None:
+    reported = _run_pack(_resources(render(auth_enabled=False, image="x.io/m:latest")))
+    assert reported["aksml-services-require-auth"] == [
+        (
+            "Deployment/ml/svc: container 'runtime' serves without authentication "
+            "(AKSML_AUTH=none): set auth_enabled or token_auth_enabled",
+            "urn:pulumi:dev::proj::kubernetes:apps/v1:Deployment::svc",
+        )
+    ]
+    assert reported["aksml-pinned-images"] == []  # not a production stack
+    prod_tag = _run_pack(_resources(render(image="x.io/m:latest")), tags={"environment": "prod"})
+    assert len(prod_tag["aksml-pinned-images"]) == 1
+    prod_cfg = _run_pack(_resources(render(image="x.io/m:latest")), config={"production": True})
+    assert len(prod_cfg["aksml-pinned-images"]) == 1
+
+
+def test_pack_tolerates_values_unknown_in_preview() -> None:
+    objects = render(**LIMITS)
+    reported = _run_pack(_resources(objects, unknown_image=True), config={"production": True})
+    assert reported == {name: [] for name in reported}
