@@ -9,6 +9,7 @@ import typer
 
 
 def keys_command(
+    ctx: typer.Context,
     from_outputs: Annotated[
         Path | None,
         typer.Option(
@@ -34,6 +35,8 @@ def keys_command(
 ) -> None:
     """Print the primary and secondary keys as JSON ({"primaryKey": ..., "secondaryKey": ...},
     the shape of v1's listkeys)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from aksml.cli import fail
     from aksml.cli.run import print_json
     from aksml.client import read_secret_keys, read_stack_outputs
@@ -53,6 +56,42 @@ def keys_command(
     except WebserviceException as exc:
         raise fail(exc.message) from None
     print_json({"primaryKey": primary, "secondaryKey": secondary})
+
+
+KEY_GENERATION_ARGS = {"primary": "primary_key_generation", "secondary": "secondary_key_generation"}
+"""The component argument whose change regenerates each key (AksWebservice, AksEndpoint)."""
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def regen_command(
+    primary: Annotated[bool, typer.Option("--primary", help="Regenerate the primary key.")] = False,
+    secondary: Annotated[
+        bool, typer.Option("--secondary", help="Regenerate the secondary key.")
+    ] = False,
+    current: Annotated[
+        int,
+        typer.Option(
+            "--current", min=0, help="The key's generation in the stack today (0: unset)."
+        ),
+    ] = 0,
+) -> None:
+    """Print the one-line change to the service's args that regenerates a key (v1's
+    regen_key): bump its generation counter, then run `pulumi up`. Zero-downtime order:
+    secondary first, move clients to it, then primary (docs/auth.md)."""
+    from aksml.cli import fail
+
+    if primary == secondary:
+        raise fail("give exactly one of --primary or --secondary")
+    arg = KEY_GENERATION_ARGS["primary" if primary else "secondary"]
+    new = current + 1
+    typer.echo(
+        f"set {arg}={new} (YAML/TypeScript: {_camel(arg)}: {new}) in the service's args, "
+        "then run pulumi up"
+    )
 
 
 def token_command(
@@ -80,8 +119,13 @@ def token_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``aksml keys`` and ``aksml token``."""
-    app.command("keys", help="Print a service's keys (from stack outputs or a Secret file).")(
-        keys_command
+    """Add ``aksml keys`` (``aksml keys regen``) and ``aksml token``."""
+    keys = typer.Typer(
+        help="Print a service's keys (from stack outputs or a Secret file); `regen` prints how "
+        "to regenerate one.",
+        invoke_without_command=True,
     )
+    keys.callback()(keys_command)
+    keys.command("regen", help="Print the config change that regenerates a key.")(regen_command)
+    app.add_typer(keys, name="keys")
     app.command("token", help="Print an access token for a token-auth service.")(token_command)
