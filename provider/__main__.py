@@ -1,8 +1,7 @@
 """Entry point of the aksml component provider (``PulumiPlugin.yaml`` beside this file).
 
 ``pulumi package add <repo>/provider`` runs this to serve ``aksml:index:AksWebservice`` (and
-the other components in ``aksml.package.COMPONENTS``) to TypeScript, Go, C#, Java and YAML
-programs.
+the other components in ``aksml.package.COMPONENTS``) to programs in Pulumi's other languages.
 """
 
 from pulumi.provider.experimental import component_provider_host
