@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import guardrails  # beside this file; imports only the standard library
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     PolicyPack,
     ReportViolation,
@@ -89,7 +90,7 @@ def validator(rule: guardrails.Rule) -> Callable[[StackValidationArgs, ReportVio
     return validate
 
 
-def policies() -> list[StackValidationPolicy]:
+def policies() -> list[Policy]:
     """One mandatory stack policy per guardrail."""
     production = PolicyConfigSchema(
         {"production": {"type": "boolean", "description": "Treat this stack as production."}}

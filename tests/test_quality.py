@@ -26,6 +26,13 @@ def test_mypy_strict_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_policy_pack_mypy_strict_clean() -> None:
+    result = _run(
+        sys.executable, "-m", "mypy", "--strict", "policy/guardrails.py", "policy/__main__.py"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # module -> top-level packages it must never import (directly or transitively)
 FORBIDDEN = {
     "aksml.v1": ("pulumi", "pulumi_kubernetes", "kubernetes"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -52,6 +53,18 @@ def kinds(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def messages(violations: list[Any]) -> list[str]:
     return [f"{v.object}: {v.message}" for v in violations]
+
+
+def test_rules_import_only_the_standard_library() -> None:
+    code = (
+        "import sys; before = set(sys.modules); sys.path.insert(0, 'policy'); import guardrails; "
+        "new = {m.split('.')[0] for m in set(sys.modules) - before}; "
+        "print(sorted(new - set(sys.stdlib_module_names)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "['guardrails']"
 
 
 def test_rule_constants_are_the_runtime_contract() -> None:
