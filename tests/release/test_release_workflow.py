@@ -58,7 +58,7 @@ def test_published_image_is_the_components_default() -> None:
     published = {_expand(tag, _pyproject_version()) for tag in tags}
     assert published == {DEFAULT_IMAGE}
     assert _workflow()["env"]["IMAGE"] == RUNTIME_IMAGE_REPOSITORY
-    assert DEFAULT_IMAGE == f"ghcr.io/aksml/aksml-runtime:{_pyproject_version()}"
+    assert f"ghcr.io/aksml/aksml-runtime:{_pyproject_version()}" == DEFAULT_IMAGE
 
 
 def test_tag_is_checked_against_pyproject_version() -> None:
