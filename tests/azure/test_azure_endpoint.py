@@ -25,6 +25,10 @@ from aksml import contract
 from aksml.azure import naming
 from aksml.components.endpoint import AksEndpoint
 from aksml.errors import WebserviceException
+from aksml.plan.webservice import (
+    WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
+    WORKLOAD_IDENTITY_USE_LABEL,
+)
 
 Install = Callable[..., Recorder]
 FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -109,13 +113,13 @@ def test_versions_share_one_identity_app_insights_and_storage(
     assert sorted(accounts) == ["churn-blue", "churn-green"]
     for account in accounts.values():
         annotations = account["metadata"]["annotations"]
-        assert annotations[naming.SERVICE_ACCOUNT_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
+        assert annotations[WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
 
     deployments = _version_objects(rec, "Deployment")
     blue, green = deployments["churn-blue"], deployments["churn-green"]
     for deployment in (blue, green):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert labels[naming.POD_USE_LABEL] == "true"
+        assert labels[WORKLOAD_IDENTITY_USE_LABEL] == "true"
         assert contract.APP_INSIGHTS_CONNECTION_STRING_ENV in _env(deployment)
     # data collection only where the version asks for it
     account = naming.storage_account_name("churn-azure", "aksml-test/dev")

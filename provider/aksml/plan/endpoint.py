@@ -56,8 +56,8 @@ from aksml.v1 import (
     resolve_traffic,
     validate_service_name,
 )
+from aksml.v1.params import ENDPOINT_SETTINGS, VERSION_SETTINGS
 from aksml.v1.resolved import ResolvedServiceConfig
-from aksml.v1.versions import VERSION_PARAMETERS
 
 Obj = dict[str, Any]
 
@@ -93,18 +93,7 @@ NGINX_CANARY_HEADER = "nginx.ingress.kubernetes.io/canary-by-header"
 NGINX_CANARY_HEADER_VALUE = "nginx.ingress.kubernetes.io/canary-by-header-value"
 """ingress-nginx: header value that forces the canary."""
 
-ENDPOINT_V1_ARGS: tuple[str, ...] = (
-    "auth_enabled",
-    "token_auth_enabled",
-    "enable_app_insights",
-    "namespace",
-    "description",
-    "tags",
-    "properties",
-    "primary_key",
-    "secondary_key",
-    "compute_target_name",
-)
+ENDPOINT_V1_ARGS: tuple[str, ...] = ENDPOINT_SETTINGS
 """Endpoint-level v1 settings (shared by every version; not ``create_version`` parameters)."""
 
 ENDPOINT_WORKLOAD_ARGS: tuple[str, ...] = (
@@ -130,7 +119,7 @@ VERSION_ROUTING_ARGS: tuple[str, ...] = (
 )
 """Per-version routing fields (``EndpointVersionSpec``)."""
 
-VERSION_V1_ARGS: tuple[str, ...] = (*VERSION_PARAMETERS, "blobfuse_enabled")
+VERSION_V1_ARGS: tuple[str, ...] = VERSION_SETTINGS
 """v1 ``create_version`` parameters (plus ``blobfuse_enabled``) a version may set."""
 
 VERSION_WORKLOAD_ARGS: tuple[str, ...] = (
@@ -673,7 +662,7 @@ def address_kind(data: EndpointPlanInput) -> str | None:
 def endpoint_serialized(
     data: EndpointPlanInput, scoring_uri: str | None, version_uris: Mapping[str, Mapping[str, str]]
 ) -> dict[str, Any]:
-    """The v1 ``AksEndpoint.serialize()`` document (§2.4): endpoint keys plus ``versions``, each
+    """The v1 ``AksEndpoint.serialize()`` document: endpoint keys plus ``versions``, each
     an ``AksWebservice.serialize()`` with ``isDefault``, ``trafficPercentile`` (the resolved
     share) and ``versionType`` (``Control``/``Treatment``)."""
     specs = [v.spec for v in data.versions]

@@ -131,6 +131,10 @@ def app_insights_secret_name(name: str) -> str:
     return f"{name}-appinsights"
 
 
+APP_INSIGHTS_SECRET_KEY = "connectionString"
+"""Key of the connection string in the Application Insights Secret."""
+
+
 def _content_hash(*parts: bytes) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -307,7 +311,7 @@ class _Builder:
             "kind": "Secret",
             "metadata": self.metadata(app_insights_secret_name(self.name), "app-insights"),
             "type": "Opaque",
-            "stringData": {"connectionString": self.work.app_insights_connection_string or ""},
+            "stringData": {APP_INSIGHTS_SECRET_KEY: self.work.app_insights_connection_string or ""},
         }
 
     def code_configmap(self) -> tuple[Obj, list[Obj]] | None:
@@ -447,7 +451,7 @@ class _Builder:
                     "valueFrom": {
                         "secretKeyRef": {
                             "name": app_insights_secret_name(self.name),
-                            "key": "connectionString",
+                            "key": APP_INSIGHTS_SECRET_KEY,
                         }
                     },
                 }
