@@ -25,7 +25,7 @@ from aksml import contract
 from aksml.azure import naming
 from aksml.components.endpoint import AksEndpoint
 from aksml.errors import WebserviceException
-from aksml.plan.webservice import (
+from aksml.plan.metadata import (
     WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
     WORKLOAD_IDENTITY_USE_LABEL,
 )

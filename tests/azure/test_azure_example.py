@@ -13,7 +13,7 @@ import kubernetes_validate
 import pulumi
 from azure_fakes import CLUSTER_ID, CLUSTER_NAME, RG, UAI_CLIENT_ID, Recorder, unwrap
 
-from aksml.plan.webservice import WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION
+from aksml.plan.metadata import WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION
 
 Install = Callable[..., Recorder]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "azure"

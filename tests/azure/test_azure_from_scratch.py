@@ -28,7 +28,7 @@ from azure_fakes import (
 
 from aksml import contract
 from aksml.azure import image as images
-from aksml.plan.webservice import (
+from aksml.plan.metadata import (
     WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
     WORKLOAD_IDENTITY_USE_LABEL,
 )

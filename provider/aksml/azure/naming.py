@@ -17,7 +17,7 @@ from typing import Final
 from urllib.parse import quote
 
 from aksml.errors import WebserviceException
-from aksml.plan.webservice import BLOB_CSI_DRIVER
+from aksml.plan.pod import BLOB_CSI_DRIVER
 
 # --- built-in Azure RBAC role definitions (the GUIDs are the same in every tenant) ---
 STORAGE_BLOB_DATA_READER: Final = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
@@ -30,7 +30,7 @@ the deploying principal on the model container so that ``storage.Blob`` can uplo
 WORKLOAD_IDENTITY_AUDIENCE: Final = "api://AzureADTokenExchange"
 """Audience of the projected service-account token that Entra ID exchanges for a token."""
 # (the ServiceAccount annotation and the pod label are the plan's:
-# aksml.plan.webservice.WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION / WORKLOAD_IDENTITY_USE_LABEL)
+# aksml.plan.metadata.WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION / WORKLOAD_IDENTITY_USE_LABEL)
 
 # --- storage ---
 DEFAULT_MODEL_CONTAINER: Final = "models"

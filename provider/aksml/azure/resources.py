@@ -38,8 +38,8 @@ from aksml.azure.cluster import (
 from aksml.azure.cluster import kubernetes_provider as build_kubernetes_provider
 from aksml.errors import WebserviceException
 from aksml.plan.code import load_code
+from aksml.plan.metadata import APP_INSIGHTS_SECRET_KEY, app_insights_secret_name
 from aksml.plan.settings import DEFAULT_IMAGE
-from aksml.plan.webservice import APP_INSIGHTS_SECRET_KEY, app_insights_secret_name
 
 TYPE_TOKEN = "aksml:index:AzureServiceResources"
 

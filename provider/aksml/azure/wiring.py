@@ -16,8 +16,8 @@ from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesAr
 from aksml.errors import WebserviceException
 from aksml.plan import placeholder
 from aksml.plan.inputs import environment_spec, v1_configuration
+from aksml.plan.metadata import namespace_of
 from aksml.plan.settings import DEFAULT_IMAGE
-from aksml.plan.webservice import namespace_of
 from aksml.v1.names import validate_service_name
 
 _PASSED_THROUGH = (

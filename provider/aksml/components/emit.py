@@ -16,8 +16,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from aksml.errors import WebserviceException
-from aksml.plan import placeholder
-from aksml.plan.webservice import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD
+from aksml.plan.metadata import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD, placeholder
 
 KEY_LENGTH = 32
 """Length of generated keys (letters and digits, like AML's)."""

@@ -17,9 +17,9 @@ from aksml.components.args import AksWebserviceArgs
 from aksml.components.emit import defer_outputs, emit_objects, first_address, key_outputs
 from aksml.plan import ROLE_LABEL, plan_webservice
 from aksml.plan.inputs import settings_from_args
+from aksml.plan.metadata import namespace_of
 from aksml.plan.settings import WorkloadSettings
 from aksml.plan.uris import address_source, service_uris
-from aksml.plan.webservice import namespace_of
 from aksml.v1.resolved import ResolvedServiceConfig
 
 TYPE_TOKEN = "aksml:index:AksWebservice"

@@ -35,20 +35,18 @@ from typing import Any
 
 from aksml import contract
 from aksml.errors import WebserviceException
+from aksml.plan.exposure import INTERNAL_LB_ANNOTATION, SERVICE_PORT, gateway_parent_refs
 from aksml.plan.inputs import settings_from_args
-from aksml.plan.settings import Exposure, WorkloadSettings
-from aksml.plan.uris import swagger_uri_from, uri_host_and_scheme
-from aksml.plan.webservice import (
-    INTERNAL_LB_ANNOTATION,
+from aksml.plan.metadata import (
     PRIMARY_KEY_FIELD,
     ROLE_LABEL,
     SECONDARY_KEY_FIELD,
-    SERVICE_PORT,
-    gateway_parent_refs,
     placeholder,
-    plan_webservice,
     selector_labels,
 )
+from aksml.plan.settings import Exposure, WorkloadSettings
+from aksml.plan.uris import swagger_uri_from, uri_host_and_scheme
+from aksml.plan.webservice import plan_webservice
 from aksml.v1 import (
     AksServiceDeploymentConfiguration,
     EndpointVersionSpec,
