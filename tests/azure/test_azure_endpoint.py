@@ -244,3 +244,34 @@ def test_endpoint_builds_one_image_per_version_with_code_into_one_registry(
     assert _env(deployments["churn-blue"])[contract.ENTRY_SCRIPT.env] == "blue-src/score.py"
     grant = rec.inputs("azure-native:authorization:RoleAssignment", "churn-azure-acr-pull")
     assert grant["principalId"] == KUBELET_OBJECT_ID
+
+
+def test_endpoint_input_and_traffic_are_computed_once(
+    azure_mocks: Install, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint validates its arguments once, before any Azure resource, and plans with
+    the Azure outputs filled in once: no layer recomputes the input or the traffic split."""
+    import aksml.components.endpoint as component
+    import aksml.plan.endpoint as plan
+
+    calls: dict[str, int] = {"input": 0, "configurations": 0, "traffic": 0}
+
+    def counted(key: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[key] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        component, "endpoint_input_from_args", counted("input", plan.endpoint_input_from_args)
+    )
+    monkeypatch.setattr(
+        component,
+        "endpoint_configurations_from_args",
+        counted("configurations", plan.endpoint_configurations_from_args),
+    )
+    monkeypatch.setattr(plan, "resolve_traffic", counted("traffic", plan.resolve_traffic))
+    azure_mocks()
+    _endpoint(_args(tmp_path))
+    assert calls == {"input": 1, "configurations": 1, "traffic": 1}

@@ -22,6 +22,7 @@ from aksml.plan.endpoint import (
     VERSION_LABEL,
     EndpointPlanInput,
     address_kind,
+    endpoint_configurations_from_args,
     endpoint_input_from_args,
     endpoint_serialized,
     endpoint_traffic,
@@ -115,9 +116,10 @@ class AksEndpoint(pulumi.ComponentResource):
         azure = args.get("azure")
         plain, deferred = plain_endpoint_args({k: v for k, v in args.items() if k != "azure"})
         skip_await = bool(plain.pop("skip_await", False))
-        data = endpoint_input_from_args(name, plain)
+        checked = endpoint_configurations_from_args(name, plain)
         # with the azure section the plan waits for the Azure outputs it depends on
-        objects = plan_endpoint(data) if azure is None else []
+        data = None if azure is not None else endpoint_input_from_args(name, plain, None, checked)
+        objects = [] if data is None else plan_endpoint(data)
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.resources: dict[str, pulumi.CustomResource] = {}
         """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
@@ -127,9 +129,10 @@ class AksEndpoint(pulumi.ComponentResource):
         if azure is not None:
             from aksml.azure.wiring import attach_azure_endpoint  # the 'azure' extra
 
-            self.azure, child = attach_azure_endpoint(self, name, azure, plain, deferred)
-            data = endpoint_input_from_args(name, plain)
+            self.azure, child = attach_azure_endpoint(self, name, azure, plain, deferred, checked)
+            data = endpoint_input_from_args(name, plain, None, checked)
             objects = plan_endpoint(data)
+        assert data is not None  # planned above, with or without the azure section
         primary, secondary, outputs = key_outputs(name, plain, deferred, child, self.resources)
         emit_objects(
             objects,
@@ -145,9 +148,8 @@ class AksEndpoint(pulumi.ComponentResource):
         self.version_uris = uris.apply(lambda u: json.dumps(u[2], sort_keys=True))
         traffic = endpoint_traffic(data)
         self.traffic = pulumi.Output.from_input(json.dumps(traffic))
-        default, control = v1.resolve_roles([v.spec for v in data.versions])
-        self.default_version = pulumi.Output.from_input(default)
-        self.control_version = pulumi.Output.from_input(control)
+        self.default_version = pulumi.Output.from_input(data.default_version)
+        self.control_version = pulumi.Output.from_input(data.control_version)
         self.primary_key = pulumi.Output.secret(primary)
         self.secondary_key = pulumi.Output.secret(secondary)
         self.namespace = pulumi.Output.from_input(data.namespace)
