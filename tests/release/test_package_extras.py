@@ -30,9 +30,17 @@ WITHOUT_AZURE = textwrap.dedent(
         pass
     else:
         raise SystemExit("the azure extra is still importable")
-    sys.argv = ["aksml", "schema"]
-    from aksml.cli import main
-    main()
+    """
+)
+SCHEMA = WITHOUT_AZURE + 'sys.argv = ["aksml", "schema"]\nfrom aksml.cli import main\nmain()\n'
+AZURE_SECTION = WITHOUT_AZURE + textwrap.dedent(
+    """
+    from aksml.azure import load_wiring
+    from aksml.errors import WebserviceException
+    try:
+        load_wiring("AksWebservice")
+    except WebserviceException as exc:
+        print(exc.message)
     """
 )
 
@@ -41,9 +49,20 @@ def test_schema_without_the_azure_extra_equals_the_checked_in_schema() -> None:
     import pulumi_azure_native  # noqa: F401  (this environment has the extra)
 
     result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_AZURE], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", SCHEMA], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     with_extra = schema_json()
     assert result.stdout == with_extra
     assert SCHEMA_FILE.read_text(encoding="utf-8") == with_extra
+
+
+def test_azure_section_without_the_extra_is_one_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", AZURE_SECTION], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "Error, the AksWebservice 'azure' section needs the 'azure' extra "
+        "(pip install 'aksml[azure]'); pulumi_azure_native is not installed.\n"
+    )

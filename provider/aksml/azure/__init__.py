@@ -32,6 +32,26 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesArgs
 
 
+EXTRA_MODULES = ("pulumi_azure_native", "pulumi_azuread", "pulumi_docker_build", "azure")
+"""Top-level modules that only the ``azure`` extra installs."""
+
+
+def load_wiring(component: str) -> Any:
+    """``aksml.azure.wiring``, or a one-line error when the ``azure`` extra is missing (the
+    multi-language provider is installed without extras; see docs/provider.md)."""
+    try:
+        return importlib.import_module("aksml.azure.wiring")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in EXTRA_MODULES:
+            raise
+        from aksml.errors import WebserviceException
+
+        raise WebserviceException(
+            f"Error, the {component} 'azure' section needs the 'azure' extra "
+            f"(pip install 'aksml[azure]'); {exc.name} is not installed."
+        ) from None
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

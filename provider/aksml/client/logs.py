@@ -18,7 +18,7 @@ from typing import Any
 
 from aksml.errors import WebserviceException
 from aksml.plan.endpoint import version_object_name
-from aksml.plan.webservice import DEFAULT_NAMESPACE, selector_labels
+from aksml.plan.metadata import DEFAULT_NAMESPACE, selector_labels
 
 RUNTIME_CONTAINER = "runtime"
 """Name of the scoring server's container in every rendered pod."""

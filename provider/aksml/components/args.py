@@ -132,6 +132,17 @@ class TolerationArgs(TypedDict):
     """NoSchedule, PreferNoSchedule or NoExecute."""
 
 
+class TimeoutsArgs(TypedDict):
+    """Pulumi custom timeouts: durations such as "10m", "90s" or "1h30m"."""
+
+    create: NotRequired[str]
+    """Wait at most this long when the object is created."""
+    update: NotRequired[str]
+    """Wait at most this long when the object is updated."""
+    delete: NotRequired[str]
+    """Wait at most this long when the object is deleted."""
+
+
 class AksWebserviceArgs(TypedDict):
     """Inputs of ``AksWebservice``: the v1 deploy configuration plus what runs and how it is
     reached. Everything is optional; the defaults are AML v1's documented ones."""
@@ -172,6 +183,12 @@ class AksWebserviceArgs(TypedDict):
     """Primary auth key (default: generated with pulumi_random, stable across updates)."""
     secondary_key: NotRequired[pulumi.Input[str]]
     """Secondary auth key (default: generated)."""
+    primary_key_generation: NotRequired[int]
+    """Generation of the generated primary key (default 0): raise it to regenerate that key on
+    the next update, v1's regen_key("Primary") (see docs/auth.md)."""
+    secondary_key_generation: NotRequired[int]
+    """Generation of the generated secondary key (default 0): raise it to regenerate that key
+    on the next update, v1's regen_key("Secondary")."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags (annotation aksml.io/tags; label-safe ones also as labels). Default: none."""
     properties: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
@@ -237,8 +254,11 @@ class AksWebserviceArgs(TypedDict):
     keda: NotRequired[pulumi.Input[KedaArgs]]
     """KEDA settings."""
     skip_await: NotRequired[pulumi.Input[bool]]
-    """Do not wait for the Deployment/Service/Ingress to become ready (URIs may then use the
-    in-cluster DNS name)."""
+    """Do not wait for the Deployment/Service/Ingress/HTTPRoute/ScaledObject to become ready
+    (URIs may then use the in-cluster DNS name)."""
+    timeouts: NotRequired[TimeoutsArgs]
+    """How long to wait for the Deployment's rollout and the Ingress/HTTPRoute (Pulumi custom
+    timeouts; pulumi-kubernetes' default is 10m), v1's wait_for_deployment(timeout_sec)."""
 
     # --- placement and identity ---
     node_selector: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]

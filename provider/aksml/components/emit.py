@@ -15,6 +15,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from aksml.components.waits import (
+    key_generation,
+    key_keepers,
+    timed_options,
+    wait_annotations,
+)
 from aksml.errors import WebserviceException
 from aksml.plan.metadata import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD, placeholder
 
@@ -115,16 +121,25 @@ def key_output(
     deferred: Mapping[str, pulumi.Output[Any]],
     opts: pulumi.ResourceOptions,
     resources: dict[str, pulumi.CustomResource],
+    component: str = "AksWebservice",
 ) -> pulumi.Output[str]:
     """A key as a secret Output: the given Output, the given value, or a ``RandomPassword``
-    child named ``<name>-<field>`` (recorded in ``resources``), stable across updates."""
+    child named ``<name>-<field>`` (recorded in ``resources``), stable across updates until
+    its ``<field>_generation`` argument is raised (the generation is the password's keeper)."""
+    generation = key_generation(plain.get(f"{field}_generation"), f"{field}_generation", component)
     token = placeholder(field)
     if token in deferred:
         return pulumi.Output.secret(deferred[token])
     if plain.get(field):
         return pulumi.Output.secret(str(plain[field]))
     child_name = f"{name}-{field.replace('_', '-')}"
-    password = random.RandomPassword(child_name, length=KEY_LENGTH, special=False, opts=opts)
+    password = random.RandomPassword(
+        child_name,
+        length=KEY_LENGTH,
+        special=False,
+        keepers=key_keepers(generation),
+        opts=opts,
+    )
     resources[f"RandomPassword/{child_name}"] = password
     return password.result
 
@@ -135,10 +150,11 @@ def key_outputs(
     deferred: Mapping[str, pulumi.Output[Any]],
     opts: pulumi.ResourceOptions,
     resources: dict[str, pulumi.CustomResource],
+    component: str = "AksWebservice",
 ) -> tuple[pulumi.Output[str], pulumi.Output[str], dict[str, pulumi.Output[Any]]]:
     """(primary, secondary, every placeholder -> Output including the two keys)."""
-    primary = key_output(name, PRIMARY_KEY_FIELD, plain, deferred, opts, resources)
-    secondary = key_output(name, SECONDARY_KEY_FIELD, plain, deferred, opts, resources)
+    primary = key_output(name, PRIMARY_KEY_FIELD, plain, deferred, opts, resources, component)
+    secondary = key_output(name, SECONDARY_KEY_FIELD, plain, deferred, opts, resources, component)
     outputs = {
         **deferred,
         placeholder(PRIMARY_KEY_FIELD): primary,
@@ -153,12 +169,18 @@ def emit_object(
     outputs: Mapping[str, pulumi.Output[Any]],
     skip_await: bool,
     opts: pulumi.ResourceOptions,
+    timeouts: pulumi.CustomTimeouts | None = None,
 ) -> pulumi.CustomResource:
     """One planned object as its pulumi_kubernetes resource (a CustomResource for kinds the
-    SDK has no class for), with deploy-time placeholders replaced by their Outputs."""
+    SDK has no class for), with deploy-time placeholders replaced by their Outputs, the
+    readiness waits pulumi-kubernetes lacks (``pulumi.com/waitFor``) and the custom timeouts."""
     body = _substitute(obj, outputs)
     if skip_await and obj["kind"] in _SKIP_AWAIT_KINDS:
         body["metadata"].setdefault("annotations", {})[SKIP_AWAIT_ANNOTATION] = "true"
+    waits = wait_annotations(obj["kind"], skip_await)
+    if waits:
+        body["metadata"].setdefault("annotations", {}).update(waits)
+    opts = timed_options(obj["kind"], opts, timeouts)
     fields = {_TOP_FIELDS.get(k, k): v for k, v in body.items() if k not in ("apiVersion", "kind")}
     factory = _RESOURCE_TYPES.get((obj["apiVersion"], obj["kind"]))
     if factory is None:
@@ -175,9 +197,10 @@ def emit_objects(
     skip_await: bool,
     opts: pulumi.ResourceOptions,
     resources: dict[str, pulumi.CustomResource],
+    timeouts: pulumi.CustomTimeouts | None = None,
 ) -> None:
     """Every planned object as a resource, recorded in ``resources`` by ``<Kind>/<name>``."""
     for obj in objects:
         resources[f"{obj['kind']}/{obj['metadata']['name']}"] = emit_object(
-            child_name(obj), obj, outputs, skip_await, opts
+            child_name(obj), obj, outputs, skip_await, opts, timeouts
         )

@@ -15,6 +15,7 @@ import pulumi
 from aksml import v1
 from aksml.components.emit import defer_outputs, emit_objects, first_address, key_outputs
 from aksml.components.endpoint_args import AksEndpointArgs
+from aksml.components.waits import custom_timeouts
 from aksml.errors import WebserviceException
 from aksml.plan import ROLE_LABEL
 from aksml.plan.endpoint import (
@@ -116,6 +117,7 @@ class AksEndpoint(pulumi.ComponentResource):
         azure = args.get("azure")
         plain, deferred = plain_endpoint_args({k: v for k, v in args.items() if k != "azure"})
         skip_await = bool(plain.pop("skip_await", False))
+        timeouts = custom_timeouts(plain.pop("timeouts", None), "AksEndpoint")
         checked = endpoint_configurations_from_args(name, plain)
         # with the azure section the plan waits for the Azure outputs it depends on
         data = None if azure is not None else endpoint_input_from_args(name, plain, None, checked)
@@ -127,13 +129,16 @@ class AksEndpoint(pulumi.ComponentResource):
         self.azure: Any = None
         """The ``AzureServiceResources`` child shared by every version, when ``azure`` is given."""
         if azure is not None:
-            from aksml.azure.wiring import attach_azure_endpoint  # the 'azure' extra
+            from aksml.azure import load_wiring
 
+            attach_azure_endpoint = load_wiring("AksEndpoint").attach_azure_endpoint
             self.azure, child = attach_azure_endpoint(self, name, azure, plain, deferred, checked)
             data = endpoint_input_from_args(name, plain, None, checked)
             objects = plan_endpoint(data)
         assert data is not None  # planned above, with or without the azure section
-        primary, secondary, outputs = key_outputs(name, plain, deferred, child, self.resources)
+        primary, secondary, outputs = key_outputs(
+            name, plain, deferred, child, self.resources, "AksEndpoint"
+        )
         emit_objects(
             objects,
             lambda obj: self._child_name(name, obj),
@@ -141,6 +146,7 @@ class AksEndpoint(pulumi.ComponentResource):
             skip_await,
             child,
             self.resources,
+            timeouts,
         )
         uris = self._uris(data)
         self.scoring_uri = uris.apply(lambda u: u[0])

@@ -18,6 +18,7 @@ from aksml.components.args import (
     KedaArgs,
     ModelArgs,
     ProxyArgs,
+    TimeoutsArgs,
     TolerationArgs,
 )
 from aksml.plan.endpoint import VersionType
@@ -141,6 +142,12 @@ class AksEndpointArgs(TypedDict):
     """Primary key shared by every version (default: generated)."""
     secondary_key: NotRequired[pulumi.Input[str]]
     """Secondary key shared by every version (default: generated)."""
+    primary_key_generation: NotRequired[int]
+    """Generation of the generated primary key (default 0): raise it to regenerate that key on
+    the next update, v1's regen_key("Primary") (see docs/auth.md)."""
+    secondary_key_generation: NotRequired[int]
+    """Generation of the generated secondary key (default 0): raise it to regenerate that key
+    on the next update, v1's regen_key("Secondary")."""
     enable_app_insights: NotRequired[pulumi.Input[bool]]
     """Application Insights telemetry (default False); needs app_insights_connection_string."""
     app_insights_connection_string: NotRequired[pulumi.Input[str]]
@@ -171,7 +178,10 @@ class AksEndpointArgs(TypedDict):
     mirror_percent: NotRequired[pulumi.Input[int]]
     """Share of the split requests mirrored to mirror_to (1-100, default 100)."""
     skip_await: NotRequired[pulumi.Input[bool]]
-    """Do not wait for Deployments/Services/Ingresses to become ready."""
+    """Do not wait for Deployments/Services/Ingresses/HTTPRoutes to become ready."""
+    timeouts: NotRequired[TimeoutsArgs]
+    """How long to wait for each version's rollout and the Ingress/HTTPRoute (Pulumi custom
+    timeouts), v1's wait_for_deployment(timeout_sec)."""
     azure: NotRequired[AzureArgs]
     """Create and wire the endpoint's Azure resources, shared by every version (see
     docs/azure.md): the cluster's Kubernetes provider, one App Insights, one workload identity

@@ -15,6 +15,7 @@ import pulumi
 from aksml import v1
 from aksml.components.args import AksWebserviceArgs
 from aksml.components.emit import defer_outputs, emit_objects, first_address, key_outputs
+from aksml.components.waits import custom_timeouts
 from aksml.plan import ROLE_LABEL, plan_webservice
 from aksml.plan.inputs import settings_from_args
 from aksml.plan.metadata import namespace_of
@@ -103,12 +104,14 @@ class AksWebservice(pulumi.ComponentResource):
         self.azure: Any = None
         """The ``AzureServiceResources`` child when the ``azure`` section is given."""
         if azure is not None:
-            from aksml.azure.wiring import attach_azure  # the 'azure' extra
+            from aksml.azure import load_wiring
 
+            attach_azure = load_wiring("AksWebservice").attach_azure
             self.azure, child = attach_azure(self, name, azure, plain, deferred)
         config, workload = settings_from_args(plain)
         resolved = config.resolve()
         objects = plan_webservice(name, resolved, workload)
+        timeouts = custom_timeouts(plain.get("timeouts"))
 
         primary, secondary, outputs = key_outputs(name, plain, deferred, child, self.resources)
         emit_objects(
@@ -118,6 +121,7 @@ class AksWebservice(pulumi.ComponentResource):
             bool(plain.get("skip_await")),
             child,
             self.resources,
+            timeouts,
         )
 
         self.scoring_uri, self.swagger_uri = self._uris(name, resolved, workload)

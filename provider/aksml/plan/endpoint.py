@@ -117,7 +117,15 @@ ENDPOINT_WORKLOAD_ARGS: tuple[str, ...] = (
 )
 """Endpoint-level settings beyond v1: how the endpoint is reached and authenticated."""
 
-ENDPOINT_ONLY_ARGS: tuple[str, ...] = ("versions", "mirror_to", "mirror_percent", "skip_await")
+ENDPOINT_ONLY_ARGS: tuple[str, ...] = (
+    "versions",
+    "mirror_to",
+    "mirror_percent",
+    "skip_await",
+    "timeouts",
+    "primary_key_generation",
+    "secondary_key_generation",
+)
 """Endpoint arguments that configure neither a version nor its workload."""
 
 VERSION_ROUTING_ARGS: tuple[str, ...] = (

@@ -47,6 +47,9 @@ WORKLOAD_ARGS: frozenset[str] = frozenset(
         "autoscaler",
         "keda",
         "skip_await",
+        "timeouts",
+        "primary_key_generation",
+        "secondary_key_generation",
         "node_selector",
         "tolerations",
         "service_account_name",
@@ -62,7 +65,16 @@ WORKLOAD_ARGS: frozenset[str] = frozenset(
 """Arguments beyond the v1 configuration."""
 
 COMPONENT_ONLY_ARGS: frozenset[str] = frozenset(
-    {"deployment_config", "entry_script", "source_directory", "code_in_image", "skip_await"}
+    {
+        "deployment_config",
+        "entry_script",
+        "source_directory",
+        "code_in_image",
+        "skip_await",
+        "timeouts",
+        "primary_key_generation",
+        "secondary_key_generation",
+    }
 )
 """Arguments the component consumes itself (not WorkloadSettings fields)."""
 
