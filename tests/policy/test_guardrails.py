@@ -280,3 +280,55 @@ def test_pack_tolerates_values_unknown_in_preview() -> None:
     objects = render(**LIMITS)
     reported = _run_pack(_resources(objects, unknown_image=True), config={"production": True})
     assert reported == {name: [] for name in reported}
+
+
+# --- the pack as the Pulumi CLI runs it: a process serving the Analyzer gRPC on 127.0.0.1 ---
+def test_pack_process_analyzes_a_stack_over_grpc() -> None:
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime import proto
+    from pulumi.runtime.proto import analyzer_pb2_grpc
+
+    objects = render(auth_enabled=False, image="x.io/model:latest", **LIMITS)
+    resources = []
+    for obj in objects:
+        props = struct_pb2.Struct()
+        props.update(obj)
+        token = f"kubernetes:{obj['apiVersion']}:{obj['kind']}"
+        urn = f"urn:pulumi:prod::proj::{token}::{obj['metadata']['name']}"
+        resources.append(
+            proto.AnalyzerResource(
+                type=token, properties=props, urn=urn, name=obj["metadata"]["name"]
+            )
+        )
+    pack_process = subprocess.Popen(
+        [sys.executable, str(POLICY / "__main__.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert pack_process.stdout is not None
+        port = int(pack_process.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=60)
+            assert info.name == "aksml-guardrails"
+            assert [p.name for p in info.policies] == [r.name for r in guardrails.RULES]
+            request = proto.AnalyzeStackRequest(resources=resources)
+            found = stub.AnalyzeStack(request, timeout=60).diagnostics
+            assert [(d.policyName, d.urn.rsplit("::", 1)[-1]) for d in found] == [
+                ("aksml-services-require-auth", "svc")
+            ]
+            assert found[0].enforcementLevel == proto.MANDATORY
+            stub.ConfigureStack(
+                proto.AnalyzerStackConfigureRequest(tags={"environment": "production"}),
+                timeout=60,
+            )
+            found = stub.AnalyzeStack(request, timeout=60).diagnostics
+            assert sorted(d.policyName for d in found) == [
+                "aksml-pinned-images",
+                "aksml-services-require-auth",
+            ]
+    finally:
+        pack_process.kill()
+        pack_process.wait(timeout=30)
