@@ -4,11 +4,12 @@ policy pack (policy/__main__.py) that wraps them, without the Pulumi CLI."""
 from __future__ import annotations
 
 import copy
-import importlib.util
+import importlib
+import runpy
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,16 +25,9 @@ GOLDEN = ROOT / "tests" / "golden"
 DIGEST = "sha256:" + "ab" * 32
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-guardrails = _load("guardrails", POLICY / "guardrails.py")
+sys.path.insert(0, str(POLICY))
+guardrails = importlib.import_module("guardrails")
+pack = SimpleNamespace(**runpy.run_path(str(POLICY / "__main__.py"), run_name="aksml_policy_pack"))
 
 
 def golden(example: str) -> list[dict[str, Any]]:
@@ -214,7 +208,6 @@ def test_durable_data_collection_rule() -> None:
 
 
 # --- the policy pack wrapper ---------------------------------------------------------------
-pack = _load("aksml_policy_pack", POLICY / "__main__.py")
 
 
 def _resources(objects: list[dict[str, Any]], unknown_image: bool = False) -> list[Any]:

@@ -217,6 +217,19 @@ def _crash_note(status: Any) -> str | None:
     )
 
 
+def _read_log(api: Any, target: LogTarget, pod: Any, container: str, verb: str, **kw: Any) -> Any:
+    """``GET .../pods/{pod}/log`` for one container (``tail_lines`` from the target)."""
+    return _call(
+        f"{verb} logs of pod {pod.metadata.name} container '{container}'",
+        api.read_namespaced_pod_log,
+        pod.metadata.name,
+        target.namespace,
+        container=container,
+        tail_lines=target.tail_lines,
+        **kw,
+    )
+
+
 def read_logs(api: Any, target: LogTarget) -> list[ContainerLogs]:
     """The logs of every pod of the service (runtime or init containers), oldest pod first."""
     pods = list_pods(api, target)
@@ -228,15 +241,7 @@ def read_logs(api: Any, target: LogTarget) -> list[ContainerLogs]:
         for name in _containers(pod, target.init):
             note = _crash_note(states[name]) if name in states else None
             previous = target.previous or note is not None
-            text = _call(
-                f"reading logs of pod {pod.metadata.name} container '{name}'",
-                api.read_namespaced_pod_log,
-                pod.metadata.name,
-                target.namespace,
-                container=name,
-                previous=previous,
-                tail_lines=target.tail_lines,
-            )
+            text = _read_log(api, target, pod, name, "reading", previous=previous)
             out.append(ContainerLogs(pod.metadata.name, name, str(text), [note] if note else []))
     return out
 
@@ -248,15 +253,8 @@ def follow_logs(api: Any, target: LogTarget) -> Iterator[str]:
     check_pull(pod)
     check_scheduled(pod)
     container = _containers(pod, target.init)[0]
-    response = _call(
-        f"following logs of pod {pod.metadata.name} container '{container}'",
-        api.read_namespaced_pod_log,
-        pod.metadata.name,
-        target.namespace,
-        container=container,
-        follow=True,
-        tail_lines=target.tail_lines,
-        _preload_content=False,
+    response = _read_log(
+        api, target, pod, container, "following", follow=True, _preload_content=False
     )
     try:
         for chunk in response.stream(decode_content=True):
