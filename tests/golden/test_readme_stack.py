@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_readme_stack_snippet_renders(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Use it from a stack") :]
+    section = readme[readme.index("## Use it from a stack") :]
     snippet = re.search(r"```python\n(.*?)```", section, re.S)
     assert snippet is not None
     (tmp_path / "__main__.py").write_text(snippet.group(1), encoding="utf-8")
