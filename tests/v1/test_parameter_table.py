@@ -109,7 +109,7 @@ def _keys(typed_dict: type) -> set[str]:
 
 def test_service_args_are_the_table_plus_workload_args() -> None:
     assert _keys(AksWebserviceArgs) == (
-        set(P.SERVICE_PARAMETERS) | WORKLOAD_ARGS | {"deployment_config", "azure"}
+        set(P.SERVICE_PARAMETERS) | set(WORKLOAD_ARGS) | {"deployment_config", "azure"}
     )
 
 
