@@ -202,16 +202,7 @@ def attach_azure_endpoint(
         ]
     resources = AzureServiceResources(f"{name}-azure", args, pulumi.ResourceOptions(parent=parent))
     _fill_endpoint_versions(resources, versions, names, sources, collects, deferred)
-    if resources.has_app_insights:
-        _defer(
-            "app_insights_connection_string",
-            resources.app_insights_connection_string,
-            plain,
-            deferred,
-        )
-    if "token_auth_application" in azure:
-        _defer("token_issuer", resources.token_issuer, plain, deferred)
-        _defer("token_audience", resources.token_audience, plain, deferred)
+    _fill_shared(azure, resources, plain, deferred)
     if uploads:
         _add_uploaded_models(resources, uploads, versions, names)
     return resources, _k8s_options(parent, resources)
@@ -289,12 +280,7 @@ def _add_uploaded_models(
     names: list[str],
 ) -> None:
     """Add each uploaded model (a ``blob`` model) to the versions it names (default: all)."""
-    base = resources.planned_model_container_url
-    if base is None:
-        raise WebserviceException(
-            "Error, azure.storage_account_id must be a plain resource id when "
-            "azure.models are uploaded (the model URLs are part of the pod spec)."
-        )
+    base = _model_container_url(resources)
     for model in uploads:
         entry = _uploaded_model(base, model)
         for index, vname in enumerate(names):
@@ -366,6 +352,37 @@ def _defer(
     deferred[placeholder(key)] = value
 
 
+def _fill_shared(
+    azure: AzureArgs,
+    resources: AzureServiceResources,
+    plain: dict[str, Any],
+    deferred: dict[str, pulumi.Output[Any]],
+) -> None:
+    """What a webservice and an endpoint take alike from the Azure resources: the App
+    Insights connection string and the token issuer and audience."""
+    if resources.has_app_insights:
+        _defer(
+            "app_insights_connection_string",
+            resources.app_insights_connection_string,
+            plain,
+            deferred,
+        )
+    if "token_auth_application" in azure:
+        _defer("token_issuer", resources.token_issuer, plain, deferred)
+        _defer("token_audience", resources.token_audience, plain, deferred)
+
+
+def _model_container_url(resources: AzureServiceResources) -> str:
+    """Where uploaded models are, known when the pod spec is planned (else an error)."""
+    base = resources.planned_model_container_url
+    if base is None:
+        raise WebserviceException(
+            "Error, azure.storage_account_id must be a plain resource id when "
+            "azure.models are uploaded (the model URLs are part of the pod spec)."
+        )
+    return base
+
+
 def _fill(
     name: str,
     azure: AzureArgs,
@@ -376,13 +393,6 @@ def _fill(
     """Point the service's deferrable arguments and models at the Azure resources."""
     if resources.has_identity:
         _defer("workload_identity_client_id", resources.client_id, plain, deferred)
-    if resources.has_app_insights:
-        _defer(
-            "app_insights_connection_string",
-            resources.app_insights_connection_string,
-            plain,
-            deferred,
-        )
     if resources.has_data_container:
         _defer("data_collection_blob_url", resources.data_collection_blob_url, plain, deferred)
     if "image" in azure:
@@ -390,17 +400,10 @@ def _fill(
         _defer("image", resources.image_ref, plain, deferred)
         plain["code_in_image"] = True
         plain.pop("environment", None)
-    if "token_auth_application" in azure:
-        _defer("token_issuer", resources.token_issuer, plain, deferred)
-        _defer("token_audience", resources.token_audience, plain, deferred)
+    _fill_shared(azure, resources, plain, deferred)
     uploads = azure.get("models", [])
     if uploads:
-        base = resources.planned_model_container_url
-        if base is None:
-            raise WebserviceException(
-                "Error, azure.storage_account_id must be a plain resource id when "
-                "azure.models are uploaded (the model URLs are part of the pod spec)."
-            )
+        base = _model_container_url(resources)
         plain["models"] = [
             *(plain.get("models") or []),
             *(_uploaded_model(base, model) for model in uploads),
