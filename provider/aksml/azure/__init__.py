@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from aksml._lazy import lazy_attribute
+
 _LAZY: dict[str, str] = {
     "AzureServiceResources": "aksml.azure.resources",
     "AzureServiceResourcesArgs": "aksml.azure.resources",
@@ -53,12 +55,7 @@ def load_wiring(component: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aksml.azure' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 __all__ = [
