@@ -4,6 +4,7 @@ yields, with admission and the scoring timeout still applying (real ``aksml serv
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -96,3 +97,30 @@ def test_worker_processes_send_the_whole_body(serve: Callable[..., Any]) -> None
         response = client.post("/score?count=3", content=b"x")
     assert response.text == "chunk 0\nchunk 1\nchunk 2\n"
     assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_a_slow_reader_holds_the_generator_back(serve: Callable[..., Any]) -> None:
+    server = serve("streaming.py", "--worker-mode", "thread", "--max-concurrent-requests", "2")
+    with (
+        server.client() as client,
+        server.client() as other,
+        client.stream("POST", "/score?big=200", content=b"x") as response,
+    ):
+        next(response.iter_raw())
+        time.sleep(1.0)  # not reading: the socket and write buffers fill up
+        produced = other.post("/score?produced=1", content=b"x").json()["chunks"]
+    # 200 MiB would be produced without back-pressure; the buffers hold a few MiB
+    assert produced < 50
+
+
+def test_a_client_that_leaves_stops_the_generator(serve: Callable[..., Any]) -> None:
+    server = serve("streaming.py", "--max-request-wait-ms", "3000")
+    with (
+        server.client() as client,
+        client.stream("POST", "/score?count=50&pause=0.2", content=b"x") as response,
+    ):
+        assert next(response.iter_raw()) == b"chunk 0\n"
+    # the connection is closed: the slot comes back at the generator's next chunk, long
+    # before its 10 s would have ended (the next request waits at most 3 s for it)
+    with server.client() as client:
+        assert client.post("/score?count=1", content=b"x").status_code == 200
