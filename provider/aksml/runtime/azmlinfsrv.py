@@ -39,6 +39,8 @@ from typing import Any, Final
 from aksml import contract as c
 from aksml.runtime import amllog
 from aksml.runtime.hooks import RequestRecord
+from aksml.runtime.server import Announcer, serve
+from aksml.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(amllog.SERVER_LOGGER)
 
@@ -347,33 +349,29 @@ def access_line(record: RequestRecord) -> None:
     log.info("%s %s %d %.3fms %s", record.method, path, record.status, record.total_ms, length)
 
 
-def _announcer() -> Any:
-    from aksml.runtime.server import Announcer
-    from aksml.runtime.settings import RuntimeSettings
+class ReferenceAnnouncer(Announcer):
+    """The reference server's lines instead of ``aksml serve``'s banner."""
 
-    class ReferenceAnnouncer(Announcer):
-        """The reference server's lines instead of aksml serve's banner."""
+    def listening(self, banner: list[str]) -> None:
+        """aksml's banner at debug level (the reference's lines were printed already)."""
+        for line in banner:
+            logging.getLogger("aksml.runtime").debug("%s", line)
 
-        def listening(self, banner: list[str]) -> None:
-            for line in banner:
-                logging.getLogger("aksml.runtime").debug("%s", line)
+    def ready(self, settings: RuntimeSettings) -> None:
+        """The reference's lines once init() returned."""
+        logging.getLogger(amllog.USER_SCRIPT_LOGGER).info("Users's init has completed successfully")
+        log.info("Scoring timeout is set to %d", settings.scoring_timeout_ms)
+        log.info("Worker with pid %d ready for serving traffic", os.getpid())
 
-        def ready(self, settings: RuntimeSettings) -> None:
-            logging.getLogger(amllog.USER_SCRIPT_LOGGER).info(
-                "Users's init has completed successfully"
-            )
-            log.info("Scoring timeout is set to %d", settings.scoring_timeout_ms)
-            log.info("Worker with pid %d ready for serving traffic", os.getpid())
+    def load_failed(self, exc: BaseException) -> None:
+        """The reference's lines for a script that did not load or an init() that raised."""
+        if str(exc).startswith("init() raised"):
+            log.error("User's init function failed")
+        log.error("Encountered Exception %s", exc)
 
-        def load_failed(self, exc: BaseException) -> None:
-            if str(exc).startswith("init() raised"):
-                log.error("User's init function failed")
-            log.error("Encountered Exception %s", exc)
-
-        def stopped(self, code: int) -> None:
-            log.info("Server stopped (exit code %d)", code)
-
-    return ReferenceAnnouncer()
+    def stopped(self, code: int) -> None:
+        """One line when the server stopped."""
+        log.info("Server stopped (exit code %d)", code)
 
 
 def _starting_lines(environ: MutableMapping[str, str]) -> None:
@@ -395,7 +393,6 @@ def run(args: argparse.Namespace, environ: MutableMapping[str, str], cwd: str) -
 
     from aksml.errors import WebserviceException
     from aksml.runtime.script import install_contrib_aliases
-    from aksml.runtime.server import serve
     from aksml.runtime.settings import resolve_settings
 
     install_contrib_aliases()  # a logging.json may name the reference's log_config classes
@@ -422,7 +419,7 @@ def run(args: argparse.Namespace, environ: MutableMapping[str, str], cwd: str) -
         return c.EXIT_INIT_FAILED
     environ[amllog.LOG_STYLE_ENV] = amllog.AZMLINFSRV_STYLE
     amllog.install_print_hook()
-    return serve(settings, [access_line], _announcer())
+    return serve(settings, [access_line], ReferenceAnnouncer())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
