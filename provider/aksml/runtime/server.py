@@ -1,7 +1,8 @@
 """Run the scoring app on the runtime's HTTP protocol (httptools + uvloop): startup banner,
 init(), readiness, SIGTERM drain, exit codes.
 
-Lifecycle: bind and serve liveness at once; load score.py and run init() (readiness fails until
+Lifecycle: bind and answer the kubelet's liveness probe at once (other clients once init()
+returned: :meth:`ScoringApp.dispatch`); load score.py and run init() (readiness fails until
 it returned; failure -> exit 3); serve. On SIGTERM or SIGINT: readiness fails at once, queued
 requests get 503, new scoring requests get 503, in-flight calls finish (bounded by the scoring
 timeout plus one second), then the listener closes and the process exits 0. A second SIGINT
