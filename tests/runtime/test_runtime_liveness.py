@@ -62,6 +62,8 @@ def test_health_port_serves_the_same_paths(serve: Callable[..., Any]) -> None:
     live = httpx.get(health + c.LIVENESS_PATH, timeout=5)
     assert (live.status_code, live.text) == (200, "Healthy")
     assert httpx.get(health + c.READINESS_PATH, timeout=5).status_code == 200
+    scored = httpx.post(health + c.SCORE_PATH, content=b"{}", timeout=5)  # every path, as
+    assert scored.status_code == 200  # gunicorn's second bind served the whole app
 
 
 def test_modern_import_path_and_script_environment(serve: Callable[..., Any]) -> None:
