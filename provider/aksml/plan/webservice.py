@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from aksml import contract
 from aksml.errors import WebserviceException
+from aksml.plan.admission import require_deployable
 from aksml.plan.settings import (
     AutoscalerKind,
     CodeBundle,
@@ -1008,9 +1009,9 @@ def plan_webservice(
     """Every Kubernetes object of the service ``name``, in apply order.
 
     Raises ``WebserviceException`` for combinations that cannot be deployed (v1 messages where
-    v1 had one).
+    v1 had one) and for objects the cluster would refuse (``aksml.plan.admission``).
     """
-    return _Builder(name, config, workload or WorkloadSettings()).build()
+    return require_deployable(_Builder(name, config, workload or WorkloadSettings()).build())
 
 
 def gateway_parent_refs(gateway: GatewaySpec) -> list[Obj]:
