@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from aksml.plan import plan_webservice
 from aksml.plan.admission import deploy_problems, parameter_of
@@ -298,3 +300,16 @@ def test_quantities() -> None:
     assert parse_quantity(2) == 2
     for bad in ("1 core", "1.5.2", "Gi", "1gb", "", True, None):
         assert parse_quantity(bad) is None, bad
+
+
+GOLDEN_DIRS = sorted(
+    {p.parent for p in (Path(__file__).resolve().parents[1]).glob("**/golden*/**/*.yaml")}
+)
+
+
+@pytest.mark.parametrize("directory", GOLDEN_DIRS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_golden_render_is_admissible(directory: Path) -> None:
+    """API-server rules and CRD CEL rules over every checked-in golden render."""
+    objs = [yaml.safe_load(p.read_text()) for p in sorted(directory.glob("*.yaml"))]
+    assert objs
+    assert deploy_problems(objs) == []
