@@ -23,6 +23,7 @@ from aksml.v1.params import (
     Kind,
     check_value,
     unknown_key_message,
+    v1_evaluable,
 )
 from aksml.v1.resolved import ResolvedServiceConfig
 from aksml.v1.traffic import EndpointVersionSpec
@@ -117,6 +118,11 @@ _UPDATE_IS_NONE = {
 }
 
 
+def _source(sources: Mapping[str, str], key: str) -> str:
+    """`` (from 'JSON key')`` for a value read from a file, else an empty string."""
+    return f" (from {sources[key]!r})" if key in sources else ""
+
+
 class _DeploymentConfigurationBase(BaseModel):
     """Fields and behaviour shared by the service and the endpoint configuration."""
 
@@ -201,19 +207,23 @@ class _DeploymentConfigurationBase(BaseModel):
         kinds = cls._PARAMETERS
         sources: Mapping[str, str] = (info.context or {}).get("sources", {})
         errors = ""
-        values: dict[str, Any] = {}
+        given: dict[str, Any] = {}
         for key, value in data.items():
             if key not in kinds:
                 errors += unknown_key_message(str(key), kinds, "parameter")
-                continue
-            if value is None:
-                continue
-            source = f" (from {sources[key]!r})" if key in sources else ""
-            values[key], message = check_value(key, kinds[key], value, source)
-            errors += message
+            elif value is not None:
+                given[key] = value
+                if not v1_evaluable(kinds[key], value):
+                    errors += check_value(key, kinds[key], value, _source(sources, key))[1]
         if errors:
             raise WebserviceException(errors)
-        errors = cls._v1_messages(values)
+        errors = cls._v1_messages(given)
+        if errors:
+            raise WebserviceException(errors)
+        values: dict[str, Any] = {}
+        for key, value in given.items():
+            values[key], message = check_value(key, kinds[key], value, _source(sources, key))
+            errors += message
         if errors:
             raise WebserviceException(errors)
         errors = kubernetes_messages(values, kinds)
