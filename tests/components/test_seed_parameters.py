@@ -139,7 +139,12 @@ ROWS: dict[str, tuple[dict[str, Any], Callable[[Inputs], Any], Any]] = {
     "failure_threshold": ({"failure_threshold": 5}, lambda i: _probe(i, "failureThreshold"), 5),
     "namespace": ({"namespace": "ml"}, lambda i: i["Service"]["metadata"]["namespace"], "ml"),
     "token_auth_enabled": (
-        {"auth_enabled": False, "token_auth_enabled": True},
+        {
+            "auth_enabled": False,
+            "token_auth_enabled": True,
+            "token_issuer": "https://login.microsoftonline.com/t/v2.0",
+            "token_audience": "api://ml",
+        },
         lambda i: _env(i)["AKSML_AUTH"],
         "token",
     ),

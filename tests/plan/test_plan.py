@@ -240,7 +240,11 @@ LANDINGS: list[tuple[str, dict[str, Any], Callable[[Objs], Any], Any]] = [
 def test_seed_parameter_lands(
     param: str, overrides: dict[str, Any], where: Callable[[Objs], Any], expected: Any, config: Any
 ) -> None:
-    work = WorkloadSettings(app_insights_connection_string="InstrumentationKey=k")
+    work = WorkloadSettings(
+        app_insights_connection_string="InstrumentationKey=k",
+        token_issuer="https://login.microsoftonline.com/t/v2.0",  # used when token auth is on
+        token_audience="api://ml",
+    )
     objs = plan_webservice("svc", config(**overrides), work)
     assert where(objs) == expected
     baseline = plan_webservice("svc", config(), work) if param != "enable_app_insights" else []

@@ -29,6 +29,7 @@ from aksml.plan.settings import (
     RuntimeMode,
     WorkloadSettings,
 )
+from aksml.plan.startup import require_startable
 from aksml.plan.units import cpu_quantity, memory_quantity
 from aksml.v1.names import validate_service_name
 from aksml.v1.resolved import ResolvedServiceConfig
@@ -1009,9 +1010,12 @@ def plan_webservice(
     """Every Kubernetes object of the service ``name``, in apply order.
 
     Raises ``WebserviceException`` for combinations that cannot be deployed (v1 messages where
-    v1 had one) and for objects the cluster would refuse (``aksml.plan.admission``).
+    v1 had one), for settings the runtime would refuse to start with
+    (``aksml.plan.startup``) and for objects the cluster would refuse (``aksml.plan.admission``).
     """
-    return require_deployable(_Builder(name, config, workload or WorkloadSettings()).build())
+    work = workload or WorkloadSettings()
+    require_startable(config, work)
+    return require_deployable(_Builder(name, config, work).build())
 
 
 def gateway_parent_refs(gateway: GatewaySpec) -> list[Obj]:
