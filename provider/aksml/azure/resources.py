@@ -38,6 +38,7 @@ from aksml.azure.cluster import (
 from aksml.azure.cluster import kubernetes_provider as build_kubernetes_provider
 from aksml.errors import WebserviceException
 from aksml.plan.code import load_code
+from aksml.plan.metadata import APP_INSIGHTS_SECRET_KEY, app_insights_secret_name
 from aksml.plan.settings import DEFAULT_IMAGE
 
 TYPE_TOKEN = "aksml:index:AzureServiceResources"
@@ -302,7 +303,7 @@ class _Plan:
             args.get("workload_identity_enabled", False)
         )
         self.app_insights_secret_name = args.get(
-            "app_insights_secret_name", naming.app_insights_secret_name(name)
+            "app_insights_secret_name", app_insights_secret_name(name)
         )
         self.federated_service_accounts = list(args.get("federated_service_accounts", []))
         if len(set(self.federated_service_accounts)) != len(self.federated_service_accounts):
@@ -555,7 +556,7 @@ class AzureServiceResources(pulumi.ComponentResource):
                         "namespace": args["namespace"],
                     },
                     type="Opaque",
-                    string_data={naming.APP_INSIGHTS_SECRET_KEY: connection_string},
+                    string_data={APP_INSIGHTS_SECRET_KEY: connection_string},
                     opts=k8s_opts,
                 )
                 self.app_insights_secret_name = secret.metadata.apply(lambda m: m.name)

@@ -6,7 +6,7 @@ files, and the Kubernetes provider for the cluster."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -16,9 +16,12 @@ from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesAr
 from aksml.errors import WebserviceException
 from aksml.plan import placeholder
 from aksml.plan.inputs import environment_spec, v1_configuration
+from aksml.plan.metadata import namespace_of
 from aksml.plan.settings import DEFAULT_IMAGE
-from aksml.plan.webservice import namespace_of
 from aksml.v1.names import validate_service_name
+
+if TYPE_CHECKING:
+    from aksml.plan.endpoint import EndpointConfigurations
 
 _PASSED_THROUGH = (
     "resource_group_name",
@@ -147,15 +150,16 @@ def attach_azure_endpoint(
     azure: AzureArgs,
     plain: dict[str, Any],
     deferred: dict[str, pulumi.Output[Any]],
+    data: EndpointConfigurations,
 ) -> tuple[AzureServiceResources, pulumi.ResourceOptions]:
     """``attach_azure`` for an ``AksEndpoint``: one ``<name>-azure`` shared by every version
     (one identity trusted by each version's service account, one App Insights, one storage
-    account with the uploaded models and the ``modeldata`` container)."""
-    from aksml.plan.endpoint import endpoint_input_from_args, version_object_name
+    account with the uploaded models and the ``modeldata`` container). ``data`` is the
+    endpoint's validated configuration (checked before any Azure resource is registered)."""
+    from aksml.plan.endpoint import version_object_name
 
     if "resource_group_name" not in azure:
         raise WebserviceException("Error, azure.resource_group_name is required.")
-    data = endpoint_input_from_args(name, plain)  # validates before any Azure resource
     versions: list[dict[str, Any]] = [dict(v) for v in plain["versions"]]
     plain["versions"] = versions
     names = [v.spec.version_name for v in data.versions]
