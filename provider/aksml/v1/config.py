@@ -130,7 +130,8 @@ class _DeploymentConfigurationBase(BaseModel):
     timeout_seconds: int | None = None
     """Liveness probe timeout in seconds (default 2); > 0."""
     success_threshold: int | None = None
-    """Liveness probe success threshold (default 1); > 0."""
+    """Probe success threshold (default 1); > 0. Set on the readiness probe (Kubernetes
+    accepts only 1 on a liveness probe)."""
     failure_threshold: int | None = None
     """Liveness probe failure threshold (default 3); > 0."""
     namespace: str | None = None
