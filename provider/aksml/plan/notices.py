@@ -1,7 +1,7 @@
 """Warnings for preview: settings that deploy and run, but not the way a user may expect.
 
-The components print each with ``pulumi.log.warn`` on ``pulumi preview`` / ``up``; ``aksml
-render`` prints them too. Pure: planned objects in, sentences out.
+The components print each with ``pulumi.log.warn`` on ``pulumi preview`` / ``up``. Pure:
+planned objects in, sentences out.
 """
 
 from __future__ import annotations
