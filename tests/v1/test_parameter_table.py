@@ -68,31 +68,17 @@ V1_DEPLOY = [
 V1_UPDATE = [
     n for n in V1_DEPLOY if n not in ("primary_key", "secondary_key", "compute_target_name")
 ][:-1]
-V1_CREATE_VERSION = [
-    "autoscale_enabled",
-    "autoscale_min_replicas",
-    "autoscale_max_replicas",
-    "autoscale_refresh_seconds",
-    "autoscale_target_utilization",
-    "collect_model_data",
-    "cpu_cores",
-    "memory_gb",
-    "scoring_timeout_ms",
-    "replica_max_concurrent_requests",
-    "max_request_wait_time",
-    "num_replicas",
-    "tags",
-    "properties",
-    "description",
-    "gpu_cores",
-    "period_seconds",
-    "initial_delay_seconds",
-    "timeout_seconds",
-    "success_threshold",
-    "failure_threshold",
-    "cpu_cores_limit",
-    "memory_gb_limit",
-]
+_ENDPOINT_LEVEL_OR_SERVICE_ONLY = {
+    "auth_enabled",
+    "enable_app_insights",
+    "primary_key",
+    "secondary_key",
+    "namespace",
+    "token_auth_enabled",
+    "compute_target_name",
+    "blobfuse_enabled",
+}
+V1_CREATE_VERSION = [n for n in V1_DEPLOY if n not in _ENDPOINT_LEVEL_OR_SERVICE_ONLY]
 V1_ENDPOINT_UPDATE = {
     "auth_enabled",
     "token_auth_enabled",
@@ -109,7 +95,7 @@ def _keys(typed_dict: type) -> set[str]:
 
 def test_service_args_are_the_table_plus_workload_args() -> None:
     assert _keys(AksWebserviceArgs) == (
-        set(P.SERVICE_PARAMETERS) | WORKLOAD_ARGS | {"deployment_config", "azure"}
+        set(P.SERVICE_PARAMETERS) | set(WORKLOAD_ARGS) | {"deployment_config", "azure"}
     )
 
 

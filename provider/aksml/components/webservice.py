@@ -16,10 +16,11 @@ from aksml import v1
 from aksml.components.args import AksWebserviceArgs
 from aksml.components.emit import defer_outputs, emit_objects, first_address, key_outputs
 from aksml.plan import ROLE_LABEL, plan_webservice
-from aksml.plan.inputs import settings_from_args
+from aksml.plan.inputs import v1_configuration, workload_from
 from aksml.plan.metadata import namespace_of
 from aksml.plan.settings import WorkloadSettings
 from aksml.plan.uris import address_source, service_uris
+from aksml.v1.names import validate_service_name
 from aksml.v1.resolved import ResolvedServiceConfig
 
 TYPE_TOKEN = "aksml:index:AksWebservice"
@@ -103,11 +104,14 @@ class AksWebservice(pulumi.ComponentResource):
         self.azure: Any = None
         """The ``AzureServiceResources`` child when the ``azure`` section is given."""
         if azure is not None:
+            validate_service_name(name)  # before any Azure resource is registered
+        config = v1_configuration(plain)
+        resolved = config.resolve()
+        if azure is not None:
             from aksml.azure.wiring import attach_azure  # the 'azure' extra
 
-            self.azure, child = attach_azure(self, name, azure, plain, deferred)
-        config, workload = settings_from_args(plain)
-        resolved = config.resolve()
+            self.azure, child = attach_azure(self, name, azure, plain, deferred, resolved)
+        workload = workload_from(plain)
         objects = plan_webservice(name, resolved, workload)
 
         primary, secondary, outputs = key_outputs(name, plain, deferred, child, self.resources)

@@ -47,7 +47,7 @@ from aksml.plan.exposure import (
     ingress_object,
     service_object,
 )
-from aksml.plan.inputs import v1_configuration, workload_from
+from aksml.plan.inputs import WORKLOAD_ARGS, v1_configuration, workload_from
 from aksml.plan.metadata import (
     Meta,
     keys_secret,
@@ -132,24 +132,10 @@ VERSION_ROUTING_ARGS: tuple[str, ...] = (
 VERSION_V1_ARGS: tuple[str, ...] = VERSION_SETTINGS
 """v1 ``create_version`` parameters (plus ``blobfuse_enabled``) a version may set."""
 
-VERSION_WORKLOAD_ARGS: tuple[str, ...] = (
-    "image",
-    "entry_script",
-    "source_directory",
-    "code_in_image",
-    "models",
-    "environment",
-    "environment_variables",
-    "runtime_mode",
-    "proxy",
-    "autoscaler",
-    "keda",
-    "node_selector",
-    "tolerations",
-    "service_account_name",
-    "workload_identity_client_id",
-    "image_pull_secrets",
-    "data_collection_blob_url",
+VERSION_WORKLOAD_ARGS: tuple[str, ...] = tuple(
+    name
+    for name in WORKLOAD_ARGS
+    if name not in ENDPOINT_WORKLOAD_ARGS and name not in ENDPOINT_ONLY_ARGS
 )
 """What runs in a version (AksWebservice's beyond-v1 fields that make sense per version)."""
 

@@ -5,8 +5,9 @@ Imports neither Pulumi nor Kubernetes. See ``docs/configuration.md``.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from aksml._lazy import lazy_attribute
 
 if TYPE_CHECKING:
     from aksml.v1.amljson import (
@@ -65,12 +66,7 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aksml.v1' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 __all__ = [

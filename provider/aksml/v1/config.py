@@ -289,25 +289,7 @@ class _DeploymentConfigurationBase(BaseModel):
           ``autoscale_enabled=False`` too).
         - The merged configuration is validated again like ``deploy_configuration``.
         """
-        kinds = self._PARAMETERS
-        errors = ""
-        args: dict[str, Any] = {}
-        for key, value in kwargs.items():
-            if key not in self._UPDATABLE:
-                if key in kinds:
-                    errors += (
-                        f"Error, {key} cannot be changed by update(); create a new configuration "
-                        "with deploy_configuration() instead.\n"
-                    )
-                else:
-                    errors += unknown_key_message(key, self._UPDATABLE, "update() parameter")
-                continue
-            if value is None:
-                continue
-            args[key], message = check_value(key, kinds[key], value)
-            errors += message
-        if errors:
-            raise WebserviceException(errors)
+        args = self._update_arguments(kwargs)
         if not any(
             (args.get(name) is not None)
             if name in UPDATE_GIVEN_WHEN_NOT_NONE
@@ -361,6 +343,30 @@ class _DeploymentConfigurationBase(BaseModel):
         if args.get("autoscale_enabled"):
             merged.pop("num_replicas", None)
         return type(self)(**merged)
+
+    def _update_arguments(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The given ``update()`` arguments, type-checked (phase 1); unknown or not updatable
+        names are errors."""
+        kinds = self._PARAMETERS
+        errors = ""
+        args: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if key not in self._UPDATABLE:
+                if key in kinds:
+                    errors += (
+                        f"Error, {key} cannot be changed by update(); create a new configuration "
+                        "with deploy_configuration() instead.\n"
+                    )
+                else:
+                    errors += unknown_key_message(key, self._UPDATABLE, "update() parameter")
+                continue
+            if value is None:
+                continue
+            args[key], message = check_value(key, kinds[key], value)
+            errors += message
+        if errors:
+            raise WebserviceException(errors)
+        return args
 
     def _extra_update_messages(self, args: Mapping[str, Any]) -> str:
         return ""

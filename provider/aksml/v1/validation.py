@@ -176,6 +176,9 @@ def v1_update_messages(
 ) -> str:
     """``AksWebservice._validate_update`` (aks.py:L843-1017) without the Image/Environment rows.
 
+    Longer than ~80 lines on purpose: it follows azureml-core's function block by block, in its
+    order, so that it can be compared with it line by line (the message order is v1's).
+
     ``v`` holds the arguments of this ``update()`` call; the ``existing_*`` values are the
     current service's (resolved) settings, as v1 read them from the deployed service.
     """
