@@ -244,23 +244,33 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Outcomes:
     return list(zip(cases, results, strict=True))
 
 
-def test_deploy_configuration_messages_identical(reference: Outcomes) -> None:
+def _compare(reference: Outcomes, mixed: bool) -> tuple[int, list[tuple[dict[str, Any], str]]]:
+    """Assert v1's exact message wherever v1 rejected a deploy case; return (how many v1
+    rejected, [(case, our message)] where only aksml rejected)."""
     rejected = 0
+    beyond: list[tuple[dict[str, Any], str]] = []
     for case, theirs in reference:
-        if case["kind"] == "update" or case.get("mixed"):
+        if case["kind"] == "update" or bool(case.get("mixed")) != mixed:
             continue
         ours = _ours(case)
         if theirs is not None:
             rejected += 1
             assert ours == theirs, case
         elif ours is not None:
-            # beyond v1: only a limit <= 0 (accepted by v1, rejected by Kubernetes)
-            kw = case["kwargs"]
-            bad = [n for n in ("cpu_cores_limit", "memory_gb_limit") if kw.get(n, 1) <= 0]
-            assert bad, (case, ours)
-            assert ours == "".join(
-                f"Invalid configuration, {n} must be greater than zero.\n" for n in bad
-            )
+            beyond.append((case, ours))
+    return rejected, beyond
+
+
+def test_deploy_configuration_messages_identical(reference: Outcomes) -> None:
+    rejected, beyond = _compare(reference, mixed=False)
+    for case, ours in beyond:
+        # beyond v1: only a limit <= 0 (accepted by v1, rejected by Kubernetes)
+        kw = case["kwargs"]
+        bad = [n for n in ("cpu_cores_limit", "memory_gb_limit") if kw.get(n, 1) <= 0]
+        assert bad, (case, ours)
+        assert ours == "".join(
+            f"Invalid configuration, {n} must be greater than zero.\n" for n in bad
+        )
     # the sample exercises both outcomes
     assert 0.3 * DEPLOY_CASES < rejected < 0.8 * DEPLOY_CASES
 
@@ -278,19 +288,11 @@ _BEYOND_V1 = (
 def test_mixed_values_keep_v1_messages(reference: Outcomes) -> None:
     """Fractions, negative limits, bools and numbers crossed: where v1 rejects, its message
     byte for byte; where v1 accepts, nothing or only aksml's beyond-v1 rules."""
-    rejected = beyond = 0
-    for case, theirs in reference:
-        if not case.get("mixed"):
-            continue
-        ours = _ours(case)
-        if theirs is not None:
-            rejected += 1
-            assert ours == theirs, case
-        elif ours is not None:
-            beyond += 1
-            lines = ours.splitlines()
-            assert all(any(rule in line for rule in _BEYOND_V1) for line in lines), (case, ours)
-    assert rejected > 0.2 * MIXED_CASES and beyond > 0.1 * MIXED_CASES, (rejected, beyond)
+    rejected, beyond = _compare(reference, mixed=True)
+    for case, ours in beyond:
+        lines = ours.splitlines()
+        assert all(any(rule in line for rule in _BEYOND_V1) for line in lines), (case, ours)
+    assert rejected > 0.2 * MIXED_CASES and len(beyond) > 0.1 * MIXED_CASES, (rejected, beyond)
 
 
 def test_update_messages_identical(reference: Outcomes) -> None:

@@ -35,43 +35,47 @@ PORT_NAME_MAX = 15
 """IANA_SVC_NAME: at most 15 characters."""
 
 
+def _rule(value: str, limit: int, pattern: re.Pattern[str], message: str) -> list[str]:
+    """The shape shared by upstream's name checks: a length limit, then a regular expression."""
+    errors = []
+    if len(value) > limit:
+        errors.append(f"must be no more than {limit} characters")
+    if not pattern.match(value):
+        errors.append(message)
+    return errors
+
+
 def is_dns1123_label(value: str) -> list[str]:
     """RFC 1123 label: lowercase alphanumerics and '-', alphanumeric at both ends, <= 63."""
-    errors = []
-    if len(value) > LABEL_MAX:
-        errors.append(f"must be no more than {LABEL_MAX} characters")
-    if not _DNS1123_LABEL.match(value):
-        errors.append(
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-            "'-', and must start and end with an alphanumeric character"
-        )
-    return errors
+    return _rule(
+        value,
+        LABEL_MAX,
+        _DNS1123_LABEL,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character",
+    )
 
 
 def is_dns1123_subdomain(value: str) -> list[str]:
     """RFC 1123 subdomain: dot-separated labels, <= 253 characters."""
-    errors = []
-    if len(value) > SUBDOMAIN_MAX:
-        errors.append(f"must be no more than {SUBDOMAIN_MAX} characters")
-    if not _DNS1123_SUBDOMAIN.match(value):
-        errors.append(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-            "'-' or '.', and must start and end with an alphanumeric character"
-        )
-    return errors
+    return _rule(
+        value,
+        SUBDOMAIN_MAX,
+        _DNS1123_SUBDOMAIN,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+        "'-' or '.', and must start and end with an alphanumeric character",
+    )
 
 
 def is_dns1035_label(value: str) -> list[str]:
     """RFC 1035 label (Service names): starts with a letter, <= 63."""
-    errors = []
-    if len(value) > LABEL_MAX:
-        errors.append(f"must be no more than {LABEL_MAX} characters")
-    if not _DNS1035_LABEL.match(value):
-        errors.append(
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-            "with an alphabetic character, and end with an alphanumeric character"
-        )
-    return errors
+    return _rule(
+        value,
+        LABEL_MAX,
+        _DNS1035_LABEL,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+        "with an alphabetic character, and end with an alphanumeric character",
+    )
 
 
 def is_qualified_name(value: str) -> list[str]:
@@ -98,15 +102,13 @@ def is_qualified_name(value: str) -> list[str]:
 
 def is_label_value(value: str) -> list[str]:
     """Label value: empty, or <= 63 alphanumerics/'-_.' starting and ending alphanumeric."""
-    errors = []
-    if len(value) > LABEL_MAX:
-        errors.append(f"must be no more than {LABEL_MAX} characters")
-    if not _LABEL_VALUE.match(value):
-        errors.append(
-            "a valid label must be an empty string or consist of alphanumeric characters, "
-            "'-', '_' or '.', and must start and end with an alphanumeric character"
-        )
-    return errors
+    return _rule(
+        value,
+        LABEL_MAX,
+        _LABEL_VALUE,
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', "
+        "'_' or '.', and must start and end with an alphanumeric character",
+    )
 
 
 def is_port_name(value: str) -> list[str]:
