@@ -1,6 +1,6 @@
 """Cost of the preview-time Gateway API CEL check: milliseconds per rendered HTTPRoute.
 
-Runs ``aksml.plan.gateway_cel.cel_problems`` (schema defaults, escaping, all 89 rules of the
+Runs ``aksml.plan.crd_cel.cel_problems`` (schema defaults, escaping, all 89 rules of the
 v1 HTTPRoute schema, per-item walk) on the ab-test golden route, best of N rounds:
 
     uv run python bench/gateway_cel.py [rounds] [routes-per-round]
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from aksml.plan.gateway_cel import cel_problems
+from aksml.plan.crd_cel import cel_problems
 
 ROUTE = (
     Path(__file__).resolve().parents[1] / "tests" / "golden" / "ab-test" / "httproute-abtest.yaml"

@@ -27,13 +27,12 @@ from aksml.plan import (
 )
 from aksml.v1.resolved import ResolvedServiceConfig
 
-CRD_DIR = Path(__file__).resolve().parents[1] / "data" / "crds"
 PACKAGE_CRD_DIR = Path(__file__).resolve().parents[2] / "provider" / "aksml" / "plan" / "crds"
 KUBERNETES_VERSIONS = ("1.30.0", "1.33.0")
 CRD_FILES = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): PACKAGE_CRD_DIR
     / "gateway-api-v1.6.1-standard-httproutes.yaml",
-    ("keda.sh/v1alpha1", "ScaledObject"): CRD_DIR / "keda-v2.20.2-scaledobjects.yaml",
+    ("keda.sh/v1alpha1", "ScaledObject"): PACKAGE_CRD_DIR / "keda-v2.20.2-scaledobjects.yaml",
 }
 
 DEFAULTS: dict[str, Any] = {

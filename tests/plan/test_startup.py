@@ -54,3 +54,16 @@ def test_issuer_and_blob_url_must_be_http_urls(config: Any) -> None:
 
 def test_key_auth_needs_nothing_more(config: Any) -> None:
     assert startup_problems(config(), WorkloadSettings()) == []
+
+
+def test_api_server_refusal_names_the_parameter(config: Any) -> None:
+    """The example in docs/components.md ("Checks at preview"), verbatim."""
+    work = WorkloadSettings(entry_script="score.py", environment_variables={"1BAD": "x"})
+    with pytest.raises(WebserviceException) as caught:
+        plan_webservice("iris", config(), work)
+    assert caught.value.message == (
+        "Error, the Kubernetes API server would refuse these objects:\n"
+        '- Deployment/iris spec.template.spec.containers[0].env[12].name: Invalid value: "1BAD": '
+        "a valid environment variable name must consist of alphabetic characters, digits, '_', "
+        "'-', or '.', and must not start with a digit (parameter environment_variables)\n"
+    )

@@ -2,7 +2,7 @@
 
 ``plan_webservice`` and ``plan_endpoint`` end here, so ``pulumi preview``, ``aksml render``
 and every test that plans fail on an object the API server (``aksml.plan.apiserver``) or a
-CRD's CEL rules (``aksml.plan.gateway_cel``) would refuse at ``pulumi up``. Each problem names
+CRD's CEL rules (``aksml.plan.crd_cel``) would refuse at ``pulumi up``. Each problem names
 the aksml parameter that produced the field where one does.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from aksml.errors import WebserviceException
 from aksml.plan.apiserver import apiserver_problems
-from aksml.plan.gateway_cel import cel_problems
+from aksml.plan.crd_cel import cel_problems
 
 Obj = dict[str, Any]
 

@@ -1,7 +1,7 @@
-"""The Gateway API CRD's CEL rules (aksml.plan.gateway_cel) on rendered HTTPRoutes: every
-route aksml renders passes; routes the API server would refuse are caught; the harness does
-what the API server does (defaults first, escaped property names, per-item rules, an
-evaluation error counts as a violation)."""
+"""The shipped CRDs' CEL rules (aksml.plan.crd_cel) on rendered HTTPRoutes and KEDA
+ScaledObjects: every route aksml renders passes; routes the API server would refuse are
+caught; the harness does what the API server does (defaults first, escaped property names,
+per-item rules, an evaluation error counts as a violation)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from aksml.plan import gateway_cel, plan_webservice
-from aksml.plan.gateway_cel import apply_defaults, cel_problems, crd_schema, escape_property
+from aksml.plan import crd_cel, plan_webservice
+from aksml.plan.crd_cel import apply_defaults, cel_problems, crd_schema, escape_property
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_ROUTE = ROOT / "tests" / "golden" / "ab-test" / "httproute-abtest.yaml"
@@ -38,7 +38,7 @@ def test_all_89_rules_compile() -> None:
     rules = _rules(crd_schema("gateway.networking.k8s.io/v1", "HTTPRoute"))
     assert len(rules) == 89
     for rule in rules:
-        gateway_cel._program(rule)  # raises on a rule the engine cannot compile
+        crd_cel._program(rule)  # raises on a rule the engine cannot compile
 
 
 def test_rendered_routes_pass(scenarios: dict[str, Any]) -> None:
@@ -113,7 +113,7 @@ def test_defaults_are_applied_first(monkeypatch: pytest.MonkeyPatch) -> None:
     del mirror["percent"]
     mirror["fraction"] = {"numerator": 5}
     assert cel_problems(valid) == []
-    monkeypatch.setattr(gateway_cel, "apply_defaults", lambda schema, value: value)
+    monkeypatch.setattr(crd_cel, "apply_defaults", lambda schema, value: value)
     assert cel_problems(valid) != []
 
 
@@ -126,10 +126,23 @@ def test_escaping_matches_the_api_server() -> None:
 
 
 def test_evaluation_error_is_a_violation() -> None:
-    passed, why = gateway_cel._passes("self.missing == 1", {})
+    passed, why = crd_cel._passes("self.missing == 1", {})
     assert not passed and "evaluation error" in why
-    assert gateway_cel._passes("'x'", {})[0] is False  # a non-bool result fails too
-    assert gateway_cel._passes("self.a == 1", {"a": 1}) == (True, "")
+    assert crd_cel._passes("'x'", {})[0] is False  # a non-bool result fails too
+    assert crd_cel._passes("self.a == 1", {"a": 1}) == (True, "")
+
+
+def test_keda_scaled_object_min_above_max_is_caught(scenarios: dict[str, Any]) -> None:
+    cfg, work = scenarios["load-balancer-keda"]
+    objs = plan_webservice("svc-keda", cfg, work)
+    (scaled,) = [o for o in objs if o["kind"] == "ScaledObject"]
+    assert cel_problems(scaled) == []
+    broken = copy.deepcopy(scaled)
+    broken["spec"]["minReplicaCount"], broken["spec"]["maxReplicaCount"] = 5, 2
+    assert any(
+        "minReplicaCount must be less than or equal to maxReplicaCount" in p
+        for p in cel_problems(broken)
+    )
 
 
 def test_other_kinds_have_no_cel_rules() -> None:

@@ -1,4 +1,5 @@
-"""The CEL validation rules of the shipped Gateway API CRDs, evaluated on rendered objects.
+"""The CEL validation rules of the shipped CRDs (Gateway API HTTPRoute, KEDA ScaledObject),
+evaluated on rendered objects.
 
 A cluster's API server checks a custom resource against its CRD's ``x-kubernetes-validations``
 (CEL) after structural validation; a rule that fails rejects the whole object at ``pulumi up``.
@@ -38,6 +39,7 @@ CRD_DIR = Path(__file__).with_name("crds")
 
 CRD_FILES: dict[tuple[str, str], str] = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway-api-v1.6.1-standard-httproutes.yaml",
+    ("keda.sh/v1alpha1", "ScaledObject"): "keda-v2.20.2-scaledobjects.yaml",
 }
 """(apiVersion, kind) -> the CRD file whose rules apply to it."""
 
