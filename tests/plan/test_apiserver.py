@@ -6,6 +6,7 @@ vacuously). Upstream sources are cited in the modules."""
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Callable
 from pathlib import Path
@@ -149,6 +150,15 @@ def _bad_configmap_key(objs: list[Obj]) -> None:
 
 def _huge_configmap(objs: list[Obj]) -> None:
     _first(objs, "ConfigMap")["data"]["big"] = "x" * (1024 * 1024 + 1)
+
+
+def test_base64_values_count_decoded(base: list[Obj]) -> None:
+    """A ConfigMap's binaryData counts by decoded size (1 MiB of bytes is 1.33 MiB of base64)."""
+    configmap = _first(base, "ConfigMap")
+    configmap["binaryData"] = {"blob": base64.b64encode(b"x" * (900 * 1024)).decode()}
+    assert apiserver_problems([configmap]) == []
+    configmap["binaryData"] = {"blob": base64.b64encode(b"x" * (1024 * 1024 + 1)).decode()}
+    assert any("at most 1048576 bytes" in p for p in apiserver_problems([configmap]))
 
 
 def _huge_annotations(objs: list[Obj]) -> None:

@@ -690,6 +690,15 @@ def _ingress_backend(backend: Obj, path: str, report: Report) -> None:
         report.each(f"{path}.service.port.number", is_port_number(port["number"]), port["number"])
 
 
+def _stored_size(kind: str, field: str, value: Any) -> int:
+    """Bytes the API server counts for one value: base64 fields (a ConfigMap's binaryData, a
+    Secret's data) by their decoded size, text by its UTF-8 size."""
+    text = str(value)
+    if field == "binaryData" or (kind == "Secret" and field == "data"):
+        return len(text) * 3 // 4 - text[-2:].count("=")
+    return len(text.encode())
+
+
 def _data(obj: Obj, report: Report) -> None:
     """core ValidateConfigMap / ValidateSecret: valid keys, no key twice, total size <= 1 MiB."""
     seen: set[str] = set()
@@ -703,7 +712,7 @@ def _data(obj: Obj, report: Report) -> None:
                     "Invalid value: duplicate of key present in another data field",
                 )
             seen.add(key)
-            size += len(value.encode() if isinstance(value, str) else value)
+            size += _stored_size(obj["kind"], field, value)
     if size > MAX_DATA_SIZE:
         report.add("data", f"Too long: must have at most {MAX_DATA_SIZE} bytes")
 
