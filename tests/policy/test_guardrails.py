@@ -92,7 +92,13 @@ def test_golden_renders_against_every_rule(example: str) -> None:
 
 def test_auth_rule() -> None:
     assert guardrails.require_auth(render()) == []
-    assert guardrails.require_auth(render(token_auth_enabled=True, auth_enabled=False)) == []
+    token = render(
+        token_auth_enabled=True,
+        auth_enabled=False,
+        token_issuer="https://login.example.com/tenant/v2.0",
+        token_audience="api://svc",
+    )
+    assert guardrails.require_auth(token) == []
     assert messages(guardrails.require_auth(render(auth_enabled=False))) == [
         "Deployment/ml/svc: container 'runtime' serves without authentication "
         "(AKSML_AUTH=none): set auth_enabled or token_auth_enabled"
