@@ -153,6 +153,7 @@ _BAD_REQUEST = _error(400, "Invalid HTTP request.")
 _BAD_HOST = _error(400, "An HTTP/1.1 request needs exactly one valid Host header.")
 _HTTP09 = _error(400, "HTTP/0.9 is not supported.")
 _BAD_VERSION = _error(505, "Only HTTP/1.0 and HTTP/1.1 are supported.")
+_TE_UNSUPPORTED = _error(501, "Only Transfer-Encoding: chunked is supported.")
 _HEAD_TOO_LARGE = _error(431, "Request header fields too large")
 _HEAD_TIMEOUT = _error(408, "The request head was not received in time.")
 _BODY_TIMEOUT = _error(408, "The request body was not received in time.")
@@ -162,6 +163,8 @@ _SLICE = 64 * 1024
 """Largest piece of a chunked body fed to the parser at once."""
 _HOST_VALUE = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*")
 """RFC 3986 host [":" port] characters (reg-name, IP literal, port); empty is allowed."""
+
+_OWS = frozenset(b" \t")
 
 # parse states of a connection
 _IDLE = 0  # between requests (a head may have begun: leading bytes before on_message_begin)
@@ -467,6 +470,8 @@ class HttpProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         # after the head only trailers arrive: read and dropped (RFC 9110 §6.5)
         if self.state == _HEAD:
+            if value and value[-1] in _OWS:  # the parser strips only leading whitespace
+                value = value.rstrip(b" \t")
             self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
@@ -505,7 +510,12 @@ class HttpProtocol(asyncio.Protocol):
             if name == b"content-length":
                 declared = int(value)  # the parser accepted it: digits, one value
             elif name == b"transfer-encoding":
-                chunked = True  # the parser accepts a request's only if it ends in chunked
+                # the parser accepts a request's only if it ends in chunked; other codings
+                # would reach the application still encoded (RFC 9112 §6.1: 501)
+                if chunked or value.lower() != b"chunked":
+                    self.error = _TE_UNSUPPORTED
+                    raise _Reject
+                chunked = True
             elif name == b"host":
                 hosts += 1
                 host = value
