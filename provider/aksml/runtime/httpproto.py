@@ -172,6 +172,19 @@ _HEAD = 1
 _BODY = 2
 
 
+def _skip_empty_lines(data: bytes) -> bytes:
+    """``data`` without the empty lines before a request line, which a server ignores
+    (RFC 9112 §2.2) and which therefore never count as head bytes."""
+    start = 0
+    while True:
+        if data.startswith(b"\r\n", start):
+            start += 2
+        elif data.startswith(b"\n", start):
+            start += 1
+        else:
+            return data[start:] if start else data
+
+
 class _Reject(Exception):
     """Raised in a parser callback to refuse the request with ``HttpProtocol.error``."""
 
@@ -363,9 +376,9 @@ class HttpProtocol(asyncio.Protocol):
                         self._close()
                         break
                     self._handle(cast(HttpRequest, item))
-                elif self.stash and not self.ended and len(pipeline) < MAX_PIPELINED:
-                    self._feed()
-                else:
+                elif not (
+                    self.stash and not self.ended and len(pipeline) < MAX_PIPELINED and self._feed()
+                ):
                     break
             self._flow()
         except Exception:
@@ -387,16 +400,20 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 transport.resume_reading()
 
-    def _feed(self) -> None:
+    def _feed(self) -> bool:
         """Feed the parser the next piece of :attr:`stash`: up to the end of a head, the rest
-        of a ``Content-Length`` body, or a piece of a chunked body."""
+        of a ``Content-Length`` body, or a piece of a chunked body. False: nothing to feed yet."""
         data = self.stash
+        if self.state == _IDLE and not self.head_bytes:
+            data = self.stash = _skip_empty_lines(data)
+            if not data or data == b"\r":
+                return False  # (a lone CR may be the start of another empty line)
         size = len(data)
         if self.state == _BODY:
             n = self._body_piece(data)
             if n <= 0:  # cannot happen (a finished body leaves _BODY); never loop on it
                 self._fail(_BAD_REQUEST)
-                return
+                return True
         else:
             tail = self.tail
             window = tail + data if tail else data
@@ -405,7 +422,7 @@ class HttpProtocol(asyncio.Protocol):
             self.head_bytes += n
             if self.head_bytes > MAX_HEAD_BYTES:
                 self._fail(_HEAD_TOO_LARGE)
-                return
+                return True
             self.tail = window[-3:] if end < 0 else b""
         if n >= size:
             piece = data
@@ -421,11 +438,12 @@ class HttpProtocol(asyncio.Protocol):
             self._upgrade(piece[int(exc.args[0]) :])
         except httptools.HttpParserError:
             self._fail(self.error)
-            return
+            return True
         if chunked and self.state == _BODY:
             self.framing = 0 if self.got_body else self.framing + len(piece)
             if self.framing > MAX_HEAD_BYTES:
                 self._fail(_HEAD_TOO_LARGE)  # trailers or chunk lines without data
+        return True
 
     def _body_piece(self, data: bytes) -> int:
         """How many bytes of ``data`` to feed while a body is being read."""

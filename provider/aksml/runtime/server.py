@@ -44,6 +44,9 @@ DRAIN_MARGIN_S = 1.0
 """Extra time past the scoring timeout that draining waits for in-flight calls."""
 SHUTDOWN_GRACE_S = 2.0
 """After draining, how long open connections get to receive their last response."""
+RESPONSE_BACKSTOP_MARGIN_S = 60.0
+"""A connection whose response is still owed this long past the admission wait plus the
+scoring timeout is dropped (the application answers 503/504 well before; this catches bugs)."""
 
 
 def make_backend(settings: RuntimeSettings) -> Backend:
@@ -209,7 +212,11 @@ async def _serve(
     metrics: RuntimeMetrics,
     app: ScoringApp,
 ) -> int:
-    server = HttpServer(app, _default_headers(settings))
+    # a backstop behind the application's own deadlines (admission wait + scoring timeout)
+    response_timeout_s = (
+        settings.max_request_wait_ms + settings.scoring_timeout_ms
+    ) / 1000.0 + RESPONSE_BACKSTOP_MARGIN_S
+    server = HttpServer(app, _default_headers(settings), response_timeout_s=response_timeout_s)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     interrupts = 0
@@ -239,12 +246,15 @@ async def _serve(
 
     if authenticator is not None:
         await authenticator.start()
-    if settings.metrics_port:
-        metrics.serve(settings.host, settings.metrics_port)
     try:
+        metrics_server = (
+            await metrics.serve(settings.host, settings.metrics_port)
+            if settings.metrics_port
+            else None
+        )
         port = await server.start(settings.host, settings.port)
     except OSError as exc:
-        log.error("could not start the HTTP server on %s:%d: %s", settings.host, settings.port, exc)
+        log.error("could not start the HTTP server on %s: %s", settings.host, exc)
         return c.EXIT_USAGE
     print("\n".join(_banner(settings, backend, port)), flush=True)
 
@@ -277,6 +287,8 @@ async def _serve(
         code = c.EXIT_INIT_FAILED
     await _drain(app, backend, settings)
     await server.shutdown(SHUTDOWN_GRACE_S)
+    if metrics_server is not None:
+        await metrics_server.shutdown(SHUTDOWN_GRACE_S)
     if not start_task.done():
         start_task.cancel()
     await backend.close()
