@@ -303,7 +303,11 @@ def _one_request(rest: bytes, outcome: Outcome) -> int | None:
         # a head both too large and invalid: which one is seen first depends on the pieces
         head_end = rest.find(b"\r\n\r\n")
         too_large = (head_end + 4 if head_end >= 0 else len(rest)) > MAX_HEAD_BYTES
-        _refuse(outcome, {exc.error_status_hint, 400} | ({431} if too_large else set()))
+        statuses = {exc.error_status_hint, 400} | ({431} if too_large else set())
+        version = re.match(rb"[^\r\n]* HTTP/(\d\.\d)\r\n", rest)
+        if version and version.group(1) not in (b"1.0", b"1.1"):
+            statuses.add(505)  # the runtime may see the version first
+        _refuse(outcome, statuses)
         return None
     if event is h11.NEED_DATA:
         if len(rest) > MAX_HEAD_BYTES:  # (the part received may already be invalid)
