@@ -287,7 +287,8 @@ class HttpProtocol(asyncio.Protocol):
         self.ended = False  # the connection's last request is parsed (or it is closing)
         self.reading_paused = False
         self.writing_paused = False
-        self.close_after = False
+        self.close_after = False  # close after the response in progress (shutdown)
+        self.final = False
         # the request being parsed
         self.state = _IDLE
         self.method = ""
@@ -479,6 +480,7 @@ class HttpProtocol(asyncio.Protocol):
         self.too_large = False
         self.dispatched_early = False
         self.upgrading = False
+        self.final = False  # the connection closes after this request
         self.head_started = time.monotonic()
 
     def on_url(self, url: bytes) -> None:
@@ -548,7 +550,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         if declared > self.limit:
             # answer without reading the body: the app decides (auth first, then 413)
-            self.too_large = self.dispatched_early = self.close_after = True
+            self.too_large = self.dispatched_early = self.final = True
             self.pipeline.append(self._request(b""))
             return
         if expect and self.current is None and not self.pipeline and self.transport is not None:
@@ -572,13 +574,14 @@ class HttpProtocol(asyncio.Protocol):
         self.url = b""
         if self.dispatched_early:
             self.dispatched_early = False
+            self.ended = True
             return
         body = self.body
         payload = body[0] if len(body) == 1 else b"".join(body)
         self.body = []
         self.body_size = 0
         request = self._request(payload)
-        if not request.keep_alive or self.close_after:
+        if not request.keep_alive:
             self.ended = True  # whatever follows is never parsed
         self.pipeline.append(request)
 
@@ -590,7 +593,7 @@ class HttpProtocol(asyncio.Protocol):
         a fresh parser reads the body, framed by the request's own Content-Length or chunked
         coding, behind a synthetic head that does not replace the request's."""
         self.upgrading = False
-        self.close_after = True
+        self.final = True
         self.stash = rest + self.stash
         self.parser = httptools.HttpRequestParser(self)
         remaining = self.remaining
@@ -617,7 +620,7 @@ class HttpProtocol(asyncio.Protocol):
             self.headers,
             body,
             self.too_large,
-            self.parser.should_keep_alive(),
+            not self.final and not self.close_after and self.parser.should_keep_alive(),
         )
 
     def _handle(self, request: HttpRequest) -> None:
