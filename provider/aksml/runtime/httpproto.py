@@ -409,6 +409,9 @@ class HttpProtocol(asyncio.Protocol):
             data = self.stash = _skip_empty_lines(data)
             if not data or data == b"\r":
                 return False  # (a lone CR may be the start of another empty line)
+            if data[0] == 13:  # a CR that starts no empty line (the parser would skip it)
+                self._fail(_BAD_REQUEST)
+                return True
         size = len(data)
         if self.state == _BODY:
             n = self._body_piece(data)
