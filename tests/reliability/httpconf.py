@@ -246,6 +246,8 @@ def _policy(event: h11.Request, head: bytes) -> set[int]:
         refusals.add(400)  # obs-fold: rejected (RFC 9112 §5.2 allows reject or unfold)
     if event.http_version not in (b"1.0", b"1.1"):
         refusals |= {400, 505}  # the parser refuses some versions itself
+    if not re.match(rb"/|\*$|[A-Za-z][A-Za-z0-9+.-]*://", event.target):
+        refusals.add(400)  # none of the request-target forms (RFC 9112 §3.2; h11 takes any)
     if event.method not in KNOWN_METHODS:
         refusals.add(400)  # the parser knows a fixed list of methods
     hosts = [v for n, v in fields if n == b"host"]
@@ -295,6 +297,8 @@ def run_model(data: bytes) -> Outcome:
 def _one_request(rest: bytes, outcome: Outcome) -> int | None:
     """Model the request at the start of ``rest``: the bytes it took, or None when the
     connection is done (closed, or waiting for more bytes)."""
+    raw = rest
+    rest, squeezed = _squeeze_request_line(raw)
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=len(rest) + 1)
     conn.receive_data(rest)
     try:
@@ -316,15 +320,27 @@ def _one_request(rest: bytes, outcome: Outcome) -> int | None:
             outcome.tail_incomplete = True
         return None
     assert isinstance(event, h11.Request)
-    head_size = len(rest) - len(conn._receive_buffer)  # h11 has taken exactly the head
-    head = rest[:head_size]
+    head_size = len(rest) - len(conn._receive_buffer) + squeezed  # h11 took exactly the head
+    head = raw[:head_size]
     refusals = _policy(event, head)
     if head_size > MAX_HEAD_BYTES:
         refusals.add(431)
     if refusals:
         _refuse(outcome, refusals)
         return None
-    return _body(conn, event, head, rest, outcome)
+    consumed = _body(conn, event, head, rest, outcome)
+    return None if consumed is None else consumed + squeezed
+
+
+def _squeeze_request_line(rest: bytes) -> tuple[bytes, int]:
+    """``rest`` with runs of spaces inside its request line made one (the runtime's parser
+    splits the request line on whitespace runs, which RFC 9112 §3 allows; h11 does not), and
+    how many bytes that removed."""
+    end = rest.find(b"\r\n")
+    if end < 0:
+        return rest, 0
+    line = re.sub(rb"(?<=[^ ]) {2,}(?=[^ ])", b" ", rest[:end])
+    return line + rest[end:], end - len(line)
 
 
 def _body(

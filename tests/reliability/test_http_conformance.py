@@ -312,9 +312,11 @@ def test_heads_at_the_limit_after_other_requests(loop: asyncio.AbstractEventLoop
 
 def test_report_conformance_figures() -> None:
     """Runs last in this module: records the figures for docs/reliability.md."""
-    assert COUNTS["streams"] > 0
+    if not COUNTS["streams"]:
+        pytest.skip("reports the figures of the module's other tests; run the whole module")
     report(
-        "HTTP/1.1 protocol conformance",
+        "HTTP/1.1 protocol conformance (differential, h11)",
+        test="tests/reliability/test_http_conformance.py",
         load="generated request streams vs the h11 model, whole and cut, answers now and later",
         faults=f"{COUNTS['streams']} streams ({COUNTS['requests']} requests, "
         f"{COUNTS['refusals']} refusals expected), {COUNTS['deliveries']} deliveries",
