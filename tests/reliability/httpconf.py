@@ -365,6 +365,10 @@ def _body(
             body += ev.data
         elif isinstance(ev, h11.EndOfMessage):
             break
+    framing = rest[len(head) : len(rest) - len(conn._receive_buffer)]
+    if b"transfer-encoding" in {n for n, _ in fields} and _bare_lf_in_chunk_lines(framing):
+        _refuse(outcome, {400})  # as in a head (h11 accepts a bare LF in trailers)
+        return None
     if len(body) > BODY_LIMIT:
         _refuse(outcome, {413})
         return None
@@ -389,3 +393,26 @@ def _body(
         outcome.closed = True
         return None
     return len(rest) - len(conn._receive_buffer)
+
+
+def _bare_lf_in_chunk_lines(wire: bytes) -> bool:
+    """Whether a chunked body (already accepted by h11) has a line -- chunk size or trailer --
+    ended by a bare LF."""
+    pos = 0
+    while True:
+        end = wire.index(b"\n", pos)
+        line = wire[pos:end]
+        if not line.endswith(b"\r"):
+            return True
+        size = int(line[:-1].split(b";")[0].strip(b" \t"), 16)
+        pos = end + 1
+        if size:
+            pos += size + 2
+            continue
+        while True:  # trailer lines up to the empty one
+            end = wire.index(b"\n", pos)
+            if wire[end - 1 : end] != b"\r":
+                return True
+            if end == pos + 1:
+                return False
+            pos = end + 1

@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -161,10 +160,10 @@ _INTERNAL = (500, [(b"content-type", _JSON_CT)], b'{"message": "Internal server 
 _END_OF_HEAD = b"\r\n\r\n"
 _SLICE = 64 * 1024
 """Largest piece of a chunked body fed to the parser at once."""
-_HOST_VALUE = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*")
+_HOST_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:%[]"
 """RFC 3986 host [":" port] characters (reg-name, IP literal, port); empty is allowed."""
 
-_OWS = frozenset(b" \t")
+_CRLF = frozenset(b"\r\n")
 
 # parse states of a connection
 _IDLE = 0  # between requests (a head may have begun: leading bytes before on_message_begin)
@@ -302,6 +301,7 @@ class HttpProtocol(asyncio.Protocol):
         self.upgrading = False
         self.reframing = False
         self.remaining = 0  # Content-Length body bytes not yet fed; -1: chunked
+        self.declared = 0  # Content-Length of the request being parsed
         self.cuts = 0
         self.framing = 0  # chunked body bytes fed since the last data byte
         self.head_bytes = 0
@@ -381,7 +381,8 @@ class HttpProtocol(asyncio.Protocol):
                     self.stash and not self.ended and len(pipeline) < MAX_PIPELINED and self._feed()
                 ):
                     break
-            self._flow()
+            if self.reading_paused or self.ended or self.writing_paused or self.pipeline:
+                self._flow()
         except Exception:
             log.exception("connection handling failed")
             self.abort()
@@ -402,10 +403,13 @@ class HttpProtocol(asyncio.Protocol):
                 transport.resume_reading()
 
     def _feed(self) -> bool:
-        """Feed the parser the next piece of :attr:`stash`: up to the end of a head, the rest
-        of a ``Content-Length`` body, or a piece of a chunked body. False: nothing to feed yet."""
+        """Feed the parser the next piece of :attr:`stash`: a head (with what follows it when
+        no other head end does), the rest of a ``Content-Length`` body, or a piece of a
+        chunked body. False: nothing to feed yet."""
+        if self.state == _BODY:
+            return self._feed_body(self.stash)
         data = self.stash
-        if self.state == _IDLE and not self.head_bytes:
+        if not self.head_bytes and data[0] in _CRLF:
             data = self.stash = _skip_empty_lines(data)
             if not data or data == b"\r":
                 return False  # (a lone CR may be the start of another empty line)
@@ -413,32 +417,67 @@ class HttpProtocol(asyncio.Protocol):
                 self._fail(_BAD_REQUEST)
                 return True
         size = len(data)
-        if self.state == _BODY:
-            n = self._body_piece(data)
-            if n <= 0:  # cannot happen (a finished body leaves _BODY); never loop on it
-                self._fail(_BAD_REQUEST)
-                return True
-        else:
-            tail = self.tail
-            window = tail + data if tail else data
-            end = window.find(_END_OF_HEAD)
-            n = size if end < 0 else end + 4 - len(tail)
-            self.head_bytes += n
+        tail = self.tail
+        window = tail + data if tail else data
+        end = window.find(_END_OF_HEAD)
+        n = size if end < 0 else end + 4 - len(tail)
+        self.head_bytes += n
+        if self.head_bytes > MAX_HEAD_BYTES:
+            self._fail(_HEAD_TOO_LARGE)
+            return True
+        self.tail = window[-3:] if end < 0 else b""
+        # the usual read: one head and its body; with no other head end after this one, no
+        # other request can complete in it, so all of it goes in at once (see _after_head)
+        whole = n < size and data.find(_END_OF_HEAD, n) < 0
+        piece = data if whole or n >= size else data[:n]
+        self.stash = b"" if piece is data else data[n:]
+        try:
+            self.parser.feed_data(piece)
+        except httptools.HttpParserUpgrade as exc:
+            self._upgrade(piece[int(exc.args[0]) :])
+            return True
+        except httptools.HttpParserError:
+            self._fail(self.error)
+            return True
+        if whole:
+            self._after_head(data, n)
+        return True
+
+    def _after_head(self, data: bytes, n: int) -> None:
+        """Account for the bytes after the head that ended at ``n``, fed along with it."""
+        state = self.state
+        if state == _BODY:  # all of them are body
+            if self.remaining >= 0:
+                self.remaining -= len(data) - n
+            else:
+                self.tail = data[n:][-3:]
+                if not self.got_body:
+                    self.framing += len(data) - n
+        elif state == _HEAD:  # the request (no body or a Content-Length one) ended: a next
+            # head began and has no end yet
+            started = _skip_empty_lines(data[n + self.declared :])
+            self.head_bytes += len(started)
+            self.tail = started[-3:]
             if self.head_bytes > MAX_HEAD_BYTES:
                 self._fail(_HEAD_TOO_LARGE)
-                return True
-            self.tail = window[-3:] if end < 0 else b""
+
+    def _feed_body(self, data: bytes) -> bool:
+        size = len(data)
+        n = self._body_piece(data)
+        if n <= 0:  # cannot happen (a finished body leaves _BODY); never loop on it
+            self._fail(_BAD_REQUEST)
+            return True
         if n >= size:
             piece = data
             self.stash = b""
         else:
             piece = data[:n]
             self.stash = data[n:]
-        chunked = self.state == _BODY and self.remaining < 0
+        chunked = self.remaining < 0
         self.got_body = False
         try:
             self.parser.feed_data(piece)
-        except httptools.HttpParserUpgrade as exc:
+        except httptools.HttpParserUpgrade as exc:  # an upgrade request pipelined after this
             self._upgrade(piece[int(exc.args[0]) :])
         except httptools.HttpParserError:
             self._fail(self.error)
@@ -493,7 +532,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         # after the head only trailers arrive: read and dropped (RFC 9110 §6.5)
         if self.state == _HEAD:
-            if value and value[-1] in _OWS:  # the parser strips only leading whitespace
+            if value and value[-1] <= 32:  # the parser strips only leading whitespace
                 value = value.rstrip(b" \t")
             self.headers.append((name.lower(), value))
 
@@ -507,6 +546,7 @@ class HttpProtocol(asyncio.Protocol):
         self.tail = b""
         self.cuts = 0
         self.framing = 0
+        self.got_body = False
         self.body_started = time.monotonic()
         self.method = parser.get_method().decode("latin-1")
         version = parser.get_http_version()
@@ -544,10 +584,11 @@ class HttpProtocol(asyncio.Protocol):
                 host = value
             elif name == b"expect" and value.lower() == b"100-continue":
                 expect = version == "1.1"
-        if hosts > 1 or (hosts == 0 and version == "1.1") or not _HOST_VALUE.fullmatch(host):
+        if hosts > 1 or (hosts == 0 and version == "1.1") or host.translate(None, _HOST_CHARS):
             self.error = _BAD_HOST
             raise _Reject
         self.remaining = -1 if chunked else declared
+        self.declared = declared
         if self.parser.should_upgrade():
             self.upgrading = True  # the parser skips the body of an upgrade: see _upgrade
             return
