@@ -366,8 +366,8 @@ def _body(
         elif isinstance(ev, h11.EndOfMessage):
             break
     framing = rest[len(head) : len(rest) - len(conn._receive_buffer)]
-    if b"transfer-encoding" in {n for n, _ in fields} and _bare_lf_in_chunk_lines(framing):
-        _refuse(outcome, {400})  # as in a head (h11 accepts a bare LF in trailers)
+    if b"transfer-encoding" in {n for n, _ in fields} and _bad_chunk_line(framing):
+        _refuse(outcome, {400})
         return None
     if len(body) > BODY_LIMIT:
         _refuse(outcome, {413})
@@ -395,14 +395,15 @@ def _body(
     return len(rest) - len(conn._receive_buffer)
 
 
-def _bare_lf_in_chunk_lines(wire: bytes) -> bool:
+def _bad_chunk_line(wire: bytes) -> bool:
     """Whether a chunked body (already accepted by h11) has a line -- chunk size or trailer --
-    ended by a bare LF."""
+    ended by a bare LF or holding a bare CR (h11 lets both through there; the runtime's parser
+    refuses them, as in a head)."""
     pos = 0
     while True:
         end = wire.index(b"\n", pos)
         line = wire[pos:end]
-        if not line.endswith(b"\r"):
+        if not line.endswith(b"\r") or b"\r" in line[:-1]:
             return True
         size = int(line[:-1].split(b";")[0].strip(b" \t"), 16)
         pos = end + 1
@@ -411,7 +412,7 @@ def _bare_lf_in_chunk_lines(wire: bytes) -> bool:
             continue
         while True:  # trailer lines up to the empty one
             end = wire.index(b"\n", pos)
-            if wire[end - 1 : end] != b"\r":
+            if wire[end - 1 : end] != b"\r" or b"\r" in wire[pos : end - 1]:
                 return True
             if end == pos + 1:
                 return False
