@@ -35,6 +35,12 @@ KNOWN_METHODS = frozenset(
 )
 """Methods the generators use that the runtime's parser (llhttp) knows; others are refused."""
 
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_CHUNK_SIZE_LINE = re.compile(
+    rb"[0-9A-Fa-f]+(?:[ \t]*;[ \t]*%s(?:[ \t]*=[ \t]*(?:%s|\"(?:[^\"\\\r\n]|\\.)*\"))?)*"
+    % (_TOKEN, _TOKEN)
+)
+"""RFC 9112 §7.1.1 chunk-size and chunk-ext (h11 lets any text through as an extension)."""
 _HOST_VALUE = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*")
 
 
@@ -403,7 +409,7 @@ def _bad_chunk_line(wire: bytes) -> bool:
     while True:
         end = wire.index(b"\n", pos)
         line = wire[pos:end]
-        if not line.endswith(b"\r") or b"\r" in line[:-1]:
+        if not line.endswith(b"\r") or not _CHUNK_SIZE_LINE.fullmatch(line[:-1]):
             return True
         size = int(line[:-1].split(b";")[0].strip(b" \t"), 16)
         pos = end + 1
