@@ -37,10 +37,10 @@ KNOWN_METHODS = frozenset(
 
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _CHUNK_SIZE_LINE = re.compile(
-    rb"[0-9A-Fa-f]+(?:[ \t]*;[ \t]*%s(?:[ \t]*=[ \t]*(?:%s|\"(?:[^\"\\\r\n]|\\.)*\"))?)*"
-    % (_TOKEN, _TOKEN)
+    rb"[0-9A-Fa-f]+(?:;%s(?:=(?:%s|\"(?:[^\"\\\r\n]|\\.)*\"))?)*" % (_TOKEN, _TOKEN)
 )
-"""RFC 9112 §7.1.1 chunk-size and chunk-ext (h11 lets any text through as an extension)."""
+"""RFC 9112 §7.1.1 chunk-size and chunk-ext, without the optional whitespace around ``;`` and
+``=`` (the runtime's parser refuses it; h11 lets any text through as an extension)."""
 _HOST_VALUE = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*")
 
 

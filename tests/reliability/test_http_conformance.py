@@ -40,7 +40,7 @@ from aksml.runtime.httpproto import MAX_HEAD_BYTES
 EXAMPLES = 10_000 if is_long() else 1000
 """Generated streams per run (each delivered four ways)."""
 
-COUNTS = {"streams": 0, "deliveries": 0, "requests": 0, "refusals": 0}
+COUNTS = {"generated": 0, "streams": 0, "deliveries": 0, "requests": 0, "refusals": 0}
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +250,7 @@ def test_runtime_frames_generated_streams_like_h11(
     raw = data.draw(stream(), label="stream")
     cuts = data.draw(st.lists(st.integers(0, max(len(raw), 1)), max_size=6), label="cuts")
     check(raw, cuts, loop)
+    COUNTS["generated"] += 1
 
 
 CORPUS = {
@@ -318,7 +319,8 @@ def test_report_conformance_figures() -> None:
         "HTTP/1.1 protocol conformance (differential, h11)",
         test="tests/reliability/test_http_conformance.py",
         load="generated request streams vs the h11 model, whole and cut, answers now and later",
-        faults=f"{COUNTS['streams']} streams ({COUNTS['requests']} requests, "
+        faults=f"{COUNTS['generated']} generated streams, {COUNTS['streams']} streams in all "
+        f"with the fixed ones cut at every byte ({COUNTS['requests']} requests, "
         f"{COUNTS['refusals']} refusals expected), {COUNTS['deliveries']} deliveries",
         requests=COUNTS["deliveries"],
         lost=0,
