@@ -81,13 +81,44 @@ from where the piece ends (at most :data:`_SLICE` bytes early)."""
 
 Headers = list[tuple[bytes, bytes]]
 Response = tuple[int, Headers, bytes]
-"""``(status, headers, body)``; the protocol adds content-length, date and connection."""
+"""``(status, headers, body)``; the protocol adds content-length, date and connection. The body
+may also be a :class:`StreamBody` (sent with chunked transfer encoding)."""
+
+
+class StreamSink(Protocol):
+    """Where a :class:`StreamBody` writes (the connection; called on the event loop)."""
+
+    def send_chunk(self, data: bytes) -> None:
+        """Write one non-empty chunk."""
+
+    def end_stream(self) -> None:
+        """The body is complete."""
+
+    def abort_stream(self) -> None:
+        """Give up: close the connection without completing the body."""
+
+
+class StreamBody(Protocol):
+    """A response body produced over time. The protocol writes the head, then calls
+    :meth:`attach`; the body writes to the sink until it ends or aborts."""
+
+    def attach(self, sink: StreamSink) -> None:
+        """The head is written; write the chunks to ``sink`` from now on."""
+
+    def pause(self) -> None:
+        """The client reads slowly (the write buffer is full): hold back."""
+
+    def resume(self) -> None:
+        """The write buffer drained."""
+
+    def cancel(self) -> None:
+        """The connection is gone, or no body is wanted (HEAD): stop producing."""
 
 
 class HttpRequest:
     """One parsed request as the application sees it."""
 
-    __slots__ = ("body", "headers", "keep_alive", "method", "path", "query", "too_large")
+    __slots__ = ("body", "headers", "keep_alive", "method", "path", "query", "too_large", "version")
 
     def __init__(
         self,
@@ -98,6 +129,7 @@ class HttpRequest:
         body: bytes,
         too_large: bool,
         keep_alive: bool,
+        version: str = "1.1",
     ) -> None:
         self.method = method
         """Request method (upper case)."""
@@ -113,6 +145,8 @@ class HttpRequest:
         """The body is over the application's limit (declared or counted); not kept."""
         self.keep_alive = keep_alive
         """Whether the connection may serve another request after this one."""
+        self.version = version
+        """HTTP version, ``"1.1"`` or ``"1.0"``."""
 
 
 class HttpApp(Protocol):
@@ -287,6 +321,11 @@ class HttpProtocol(asyncio.Protocol):
         self.reading_paused = False
         self.writing_paused = False
         self.close_after = False  # close after the response in progress (shutdown)
+        self.stream: StreamBody | None = None
+        """The streamed body being written (the current request's), if any."""
+        self.stream_chunked = True
+        self.stream_keep_alive = False
+        self.version = "1.1"
         self.final = False
         # the request being parsed
         self.state = _IDLE
@@ -339,14 +378,19 @@ class HttpProtocol(asyncio.Protocol):
         self.pipeline.clear()
         self.stash = b""
         self.ended = True
+        self._cancel_stream()
 
     def pause_writing(self) -> None:
         self.writing_paused = True
         self.write_paused_at = time.monotonic()
         self._flow()
+        if self.stream is not None:
+            self.stream.pause()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
+        if self.stream is not None:
+            self.stream.resume()
         self._drive()
 
     def data_received(self, data: bytes) -> None:
@@ -549,7 +593,7 @@ class HttpProtocol(asyncio.Protocol):
         self.got_body = False
         self.body_started = time.monotonic()
         self.method = parser.get_method().decode("latin-1")
-        version = parser.get_http_version()
+        version = self.version = parser.get_http_version()
         if version != "1.1" and version != "1.0":
             self.error = _HTTP09 if version == "0.9" else _BAD_VERSION
             raise _Reject
@@ -665,6 +709,7 @@ class HttpProtocol(asyncio.Protocol):
             body,
             self.too_large,
             not self.final and not self.close_after and self.parser.should_keep_alive(),
+            self.version,
         )
 
     def _handle(self, request: HttpRequest) -> None:
@@ -697,11 +742,14 @@ class HttpProtocol(asyncio.Protocol):
         self._drive()
 
     def _respond(self, request: HttpRequest, answer: Response) -> None:
+        status, headers, body = answer
+        if type(body) is not bytes:
+            self._respond_stream(request, status, headers, cast(StreamBody, body))
+            return
         self.current = None
         transport = self.transport
         if transport is None:
             return
-        status, headers, body = answer
         keep_alive = (
             request.keep_alive
             and not self.close_after
@@ -723,6 +771,83 @@ class HttpProtocol(asyncio.Protocol):
         self.idle_since = time.monotonic()
         if not keep_alive:
             self._close()
+
+    # --- streamed bodies (StreamSink) -----------------------------------------------------------
+
+    def _respond_stream(
+        self, request: HttpRequest, status: int, headers: Headers, body: StreamBody
+    ) -> None:
+        """Write the head; the body follows in chunks (HTTP/1.0: until the connection closes).
+        The request stays :attr:`current` until the body ends."""
+        transport = self.transport
+        if transport is None:
+            self.current = None
+            body.cancel()
+            return
+        chunked = request.version != "1.0"
+        keep_alive = (
+            chunked and request.keep_alive and not self.close_after and not self.server.closing
+        )
+        parts = [_STATUS_LINES.get(status) or _status_line(status)]
+        for name, value in headers:
+            parts.append(name + b": " + value + b"\r\n")
+        parts.append(self.server.clock.date_line)
+        parts.append(self.server.default_headers)
+        if chunked:
+            parts.append(b"transfer-encoding: chunked\r\n")
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        transport.write(b"".join(parts))
+        if request.method == "HEAD":
+            body.cancel()
+            self._stream_done(keep_alive)
+            return
+        self.stream = body
+        self.stream_chunked = chunked
+        self.stream_keep_alive = keep_alive
+        self.dispatched_at = time.monotonic()  # the backstop now times the body's progress
+        if self.writing_paused:
+            body.pause()
+        body.attach(self)
+
+    def send_chunk(self, data: bytes) -> None:
+        """Write one chunk of the streamed body."""
+        if self.transport is None or self.stream is None:
+            return
+        if self.stream_chunked:
+            data = b"%x\r\n%b\r\n" % (len(data), data)
+        self.transport.write(data)
+        self.dispatched_at = time.monotonic()
+
+    def end_stream(self) -> None:
+        """The streamed body is complete: finish the response, go on with the next request."""
+        if self.stream is None:
+            return
+        self.stream = None
+        if self.transport is not None and self.stream_chunked:
+            self.transport.write(b"0\r\n\r\n")
+        self._stream_done(self.stream_keep_alive)
+        self._drive()
+
+    def abort_stream(self) -> None:
+        """Close the connection mid-body (the client sees an incomplete response)."""
+        if self.stream is None:
+            return
+        self.stream = None
+        self.current = None
+        self.abort()
+
+    def _stream_done(self, keep_alive: bool) -> None:
+        self.current = None
+        self.idle_since = time.monotonic()
+        if not keep_alive:
+            self._close()
+
+    def _cancel_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.cancel()
 
     def _fail(self, raw: bytes) -> None:
         """Refuse with the error response ``raw`` after the responses already due, then close;
@@ -799,3 +924,4 @@ class HttpProtocol(asyncio.Protocol):
             self.transport = None
             transport.abort()
         self.server.connections.discard(self)
+        self._cancel_stream()
