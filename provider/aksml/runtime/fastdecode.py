@@ -1,0 +1,330 @@
+"""Faster conversion of ``@input_schema`` parameters, giving the objects inference-schema gives.
+
+inference-schema's decorator converts each JSON value inside ``run()``
+(``_deserialize_input_argument``), and skips a value that already has the parameter type's
+sample type (``isinstance(value, np.ndarray)`` for ``NumpyParameterType``, ``pd.DataFrame`` for
+``PandasParameterType``). aksml converts the values first, the same way but faster, and the
+decorator then passes them through untouched. A value aksml cannot convert with certainty is
+left as it is, so the decorator converts it -- or raises exactly its own error.
+
+What is converted here (everything else is left to inference-schema):
+
+* ``NumpyParameterType`` with a plain dtype (no fields, no datetime/timedelta): inference-schema
+  preprocesses each row (a no-op for such dtypes) and calls ``np.array(rows, dtype=...)``; aksml
+  calls ``np.array`` directly and applies the same shape rules.
+* ``PandasParameterType`` in every orient: inference-schema re-encodes the value with
+  ``json.dumps`` and reads it back with ``pd.read_json(orient=..., dtype=False)`` (pandas'
+  ujson, whose default float parsing is not correctly rounded, so the text matters). aksml
+  encodes with orjson when orjson writes the same numbers as ``json.dumps`` (not for floats
+  below 1e-4, nor NaN/Infinity), runs pandas' own ``read_json`` frame parser on it, and caches
+  the one slow step -- pandas' attempt to read column labels as numbers or dates -- per
+  distinct set of labels that pandas left unchanged. Then the same ``astype`` and shape rules.
+* ``StandardPythonParameterType`` whose sample is a dict or list holding the two above: their
+  values are converted in place, where inference-schema's recursion would convert them.
+
+Only decorators of inference-schema itself (``input_schema``/``output_schema``), with
+``convert_to_provided_type=True`` and ``optional=False``, and the exact parameter classes (not
+subclasses, which may override ``deserialize_input``) are handled; a ``run`` wrapped in any
+other decorator gets no fast path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+log = logging.getLogger("aksml.runtime")
+
+_MISS = object()
+"""A converter's answer when it leaves the value to inference-schema."""
+
+Converter = Callable[[Any], Any]
+AXIS_CACHE_LIMIT = 256
+"""Distinct unchanged label sets remembered per process (columns rarely vary)."""
+AXIS_LABELS_LIMIT = 1000
+"""Longest axis whose unchanged labels are remembered."""
+
+
+def plan(run: Callable[..., Any]) -> Callable[[dict[str, Any]], None] | None:
+    """A function converting run()'s keyword arguments in place ahead of the decorators, or
+    None when no parameter can be converted faster."""
+    params = _schema_params(run)
+    if not params:
+        return None
+    converters: dict[str, Converter] = {}
+    for name, ptype in params.items():
+        converter = _converter(ptype)
+        if converter is not None:
+            converters[name] = converter
+    if not converters:
+        return None
+
+    def convert(kwargs: dict[str, Any]) -> None:
+        for name, converter in converters.items():
+            if name in kwargs:
+                try:
+                    value = converter(kwargs[name])
+                except Exception:  # inference-schema converts it again and raises its error
+                    log.debug("fast decode of %r declined", name, exc_info=True)
+                    continue
+                if value is not _MISS:
+                    kwargs[name] = value
+
+    return convert
+
+
+def _schema_params(run: Callable[..., Any]) -> dict[str, Any] | None:
+    """Parameter name -> type of every converting ``@input_schema`` on ``run``; None when the
+    wrapper chain holds anything but inference-schema's own decorators."""
+    from inference_schema import schema_decorators
+
+    params: dict[str, Any] = {}
+    seen: set[str] = set()
+    func: Any = run
+    while True:
+        wrapper = getattr(func, "_self_wrapper", None)
+        if wrapper is None:
+            return params
+        if getattr(wrapper, "__module__", None) != schema_decorators.__name__:
+            return None
+        code = getattr(wrapper, "__code__", None)
+        cells = dict(zip(code.co_freevars, wrapper.__closure__ or (), strict=True)) if code else {}
+        if not cells:  # output_schema's wrapper: no closure, calls run unchanged
+            if wrapper.__qualname__ != "output_schema.<locals>.decorator_input":
+                return None
+        elif set(cells) != {"convert_to_provided_type", "optional", "param_name", "param_type"}:
+            return None
+        else:
+            name = cells["param_name"].cell_contents
+            convert = cells["convert_to_provided_type"].cell_contents
+            optional = cells["optional"].cell_contents
+            if name in seen:  # declared twice: the outer one would convert first; leave both
+                params.pop(name, None)
+            elif convert is True and optional is False:
+                params[name] = cells["param_type"].cell_contents
+            seen.add(name)
+        func = getattr(func, "__wrapped__", None)
+        if func is None:
+            return None
+
+
+def _converter(ptype: Any) -> Converter | None:
+    from inference_schema.parameter_types.numpy_parameter_type import NumpyParameterType
+    from inference_schema.parameter_types.pandas_parameter_type import PandasParameterType
+    from inference_schema.parameter_types.standard_py_parameter_type import (
+        StandardPythonParameterType,
+    )
+
+    kind = type(ptype)
+    if kind is NumpyParameterType:
+        return _numpy_converter(ptype)
+    if kind is PandasParameterType:
+        return _pandas_converter(ptype)
+    if kind is StandardPythonParameterType:
+        return _standard_converter(ptype)
+    return None
+
+
+# --- numpy ---------------------------------------------------------------------------------
+
+
+def _numpy_converter(ptype: Any) -> Converter | None:
+    import numpy as np
+
+    dtype = ptype.sample_input.dtype
+    if ptype.enforce_column_type and (
+        len(dtype) > 0 or dtype.name.lower().startswith(("datetime", "timedelta"))
+    ):
+        return None  # inference-schema preprocesses these rows: leave them to it
+    shape = ptype.sample_input.shape
+    enforce_type = ptype.enforce_column_type
+    enforce_shape = ptype.enforce_shape
+
+    def convert(value: Any) -> Any:
+        if type(value) is not list:
+            return _MISS
+        array = np.array(value, dtype=dtype) if enforce_type else np.array(value)
+        if enforce_shape and (
+            array.ndim != len(shape) or array.shape[1:] != shape[1:]  # dimension 0 is free
+        ):
+            return _MISS
+        return array
+
+    return convert
+
+
+# --- pandas --------------------------------------------------------------------------------
+
+
+def _pandas_converter(ptype: Any) -> Converter | None:
+    import pandas as pd
+
+    try:
+        from pandas._libs import lib
+        from pandas.io.json._json import FrameParser
+    except ImportError:  # another pandas layout: inference-schema converts
+        return None
+    if not all(hasattr(FrameParser, m) for m in ("_parse", "_try_convert_types")):
+        return None
+    sample = ptype.sample_input
+    orient = ptype.orient
+    sample_types = sample.dtypes.to_dict()
+    axes = _AxisCache()
+
+    def read(text: str) -> Any:
+        """``pd.read_json(StringIO(text), orient=orient, dtype=False)``, axis checks cached."""
+        parser = FrameParser(
+            text,
+            orient=orient,
+            dtype=False,
+            convert_axes=orient != "table",
+            convert_dates=True,
+            keep_default_dates=True,
+            precise_float=False,
+            date_unit=None,
+            dtype_backend=lib.no_default,
+        )
+        frame = parser._parse()
+        if orient != "table":
+            frame = axes.convert(parser, frame)
+        return parser._try_convert_types(frame)
+
+    def convert(value: Any) -> Any:
+        if type(value) is not list and type(value) is not dict:
+            return _MISS
+        frame = read(_json_text(value))
+        if ptype.apply_column_names:
+            frame.columns = sample.columns.copy()
+        if ptype.enforce_column_type:
+            types = {x: sample_types.get(x, object) for x in frame.columns}
+            for name, column_type in types.items():
+                if str(column_type).startswith("timedelta"):
+                    frame[name] = pd.to_timedelta(frame[name])
+            frame = frame.astype(dtype=types)
+        if ptype.enforce_shape and (
+            frame.ndim != sample.ndim or frame.shape[1:] != sample.shape[1:]
+        ):
+            return _MISS
+        return frame
+
+    return convert
+
+
+def _json_text(value: Any) -> str:
+    """Text whose pandas-ujson reading equals that of ``json.dumps(value)``: orjson's when it
+    writes every number as ``json.dumps`` does (it differs only for floats below 1e-4, which
+    it writes with ``e-`` and a one-digit exponent or as ``0.0000...``, and for NaN/Infinity,
+    which it writes as ``null``)."""
+    try:
+        raw = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+    if b"null" in raw or b"e-" in raw or b"0.0000" in raw:
+        return json.dumps(value)
+    return raw.decode()
+
+
+class _AxisCache:
+    """pandas' ``Parser._convert_axes``, remembering label sets it left unchanged.
+
+    Reading labels as numbers or dates is the slow part of ``read_json`` (up to three
+    ``to_datetime`` attempts per axis); its outcome depends only on the labels, except that a
+    time-of-day label reads as today's date -- a changed axis, which is never remembered.
+    """
+
+    def __init__(self) -> None:
+        self.unchanged: set[Any] = set()
+
+    def convert(self, parser: Any, frame: Any) -> Any:
+        import pandas as pd
+
+        for axis_name in frame._AXIS_ORDERS:
+            axis = frame._get_axis(axis_name)
+            if _range_from_zero(axis):
+                continue  # 0..n-1 is never read as dates (below pandas' 31536000 minimum)
+            key = _axis_key(axis)
+            if key is not None and key in self.unchanged:
+                continue
+            series = pd.Series(axis, dtype=axis.dtype, copy=False)
+            new, changed = parser._try_convert_data(
+                name=axis_name, data=series, use_dtypes=False, convert_dates=True, is_axis=True
+            )
+            if changed:
+                setattr(frame, axis_name, pd.Index(new, dtype=new.dtype, copy=False))
+            elif key is not None and len(self.unchanged) < AXIS_CACHE_LIMIT:
+                self.unchanged.add(key)
+        return frame
+
+
+def _range_from_zero(axis: Any) -> bool:
+    import pandas as pd
+
+    return (
+        type(axis) is pd.RangeIndex
+        and axis.start == 0
+        and axis.step == 1
+        and len(axis) < parser_min_stamp()
+    )
+
+
+def parser_min_stamp() -> int:
+    """pandas' smallest number read as an epoch timestamp (seconds)."""
+    from pandas.io.json._json import Parser
+
+    return int(Parser._MIN_STAMPS["s"])
+
+
+def _axis_key(axis: Any) -> Any:
+    """A hashable key for a short all-string axis (None otherwise: always checked)."""
+    if len(axis) > AXIS_LABELS_LIMIT:
+        return None
+    labels = axis.tolist()
+    if not all(type(label) is str for label in labels):
+        return None
+    return (str(axis.dtype), axis.name, tuple(labels))
+
+
+# --- standard python (nested) ----------------------------------------------------------------
+
+
+def _standard_converter(ptype: Any) -> Converter | None:
+    if ptype.sample_data_type is dict:
+        inner = {k: _converter(v) for k, v in ptype.sample_data_type_map.items()}
+        members = {k: conv for k, conv in inner.items() if conv is not None}
+        if not members:
+            return None
+
+        def convert_dict(value: Any) -> Any:
+            if type(value) is dict:
+                for key, conv in members.items():
+                    if key in value:
+                        _convert_member(value, key, conv)
+            return _MISS  # converted in place; the decorator's recursion passes them through
+
+        return convert_dict
+    if ptype.sample_data_type in (list, tuple) and ptype.sample_data_type_list:
+        conv = _converter(ptype.sample_data_type_list[0])
+        if conv is None:
+            return None
+
+        def convert_list(value: Any) -> Any:
+            if type(value) is list:
+                for index in range(len(value)):
+                    _convert_member(value, index, conv)
+            return _MISS
+
+        return convert_list
+    return None
+
+
+def _convert_member(container: Any, key: Any, conv: Converter) -> None:
+    try:
+        value = conv(container[key])
+    except Exception:  # left for inference-schema, which raises its own error
+        return
+    if value is not _MISS:
+        container[key] = value
