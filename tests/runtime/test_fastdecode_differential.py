@@ -218,7 +218,10 @@ def pandas_case(draw: st.DrawFn) -> tuple[Any, str]:
     kinds = [draw(st.sampled_from(sorted(COLUMN_KINDS))) for _ in names]
     sample_rows = draw(st.integers(1, 3))
     sample = pd.DataFrame(
-        {n: [draw(COLUMN_KINDS[k][0]) for _ in range(sample_rows)] for n, k in zip(names, kinds)}
+        {
+            n: [draw(COLUMN_KINDS[k][0]) for _ in range(sample_rows)]
+            for n, k in zip(names, kinds, strict=True)
+        }
     )
     for n, k in zip(names, kinds, strict=True):
         if COLUMN_KINDS[k][1]:
