@@ -280,7 +280,9 @@ class LoadedScript:
             raise ScriptLoadError("run() cannot be decorated with both @rawhttp and @input_schema")
         self.input_schema: dict[str, Any] = dict(schema_util.get_input_schema(run))
         self.output_schema: dict[str, Any] = dict(schema_util.get_output_schema(run))
-        self.has_input_schema = self.decorated and "properties" in self.input_schema
+        # the reference passes parameters from a JSON object whenever run() carries any
+        # inference-schema decorator (even @output_schema alone)
+        self.has_input_schema = self.decorated
         self.supported_swagger_versions: tuple[str, ...] = (
             tuple(schema_util.get_supported_versions(run))
             if self.decorated
