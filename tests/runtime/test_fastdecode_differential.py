@@ -371,3 +371,57 @@ def test_input_objects_are_not_copied_twice() -> None:
     convert(kwargs)
     converted = kwargs["data"]
     assert run(**copy.copy(kwargs)) is converted
+
+
+RECORD_VALUES = {
+    "int": st.integers(-(2**40), 2**40),
+    "float": st.one_of(numeric, finite),
+    "number": st.one_of(st.integers(-1000, 1000), numeric),
+    "bool": st.booleans(),
+    "str": st.text(max_size=6),
+    "mixed": scalars,
+}
+
+
+@st.composite
+def records_case(draw: st.DrawFn) -> tuple[Any, list[str]]:
+    """A records-orient schema and several payloads of one shape (same keys, same value
+    types per column): the first teaches the fast path, the others take it."""
+    names = draw(st.lists(st.sampled_from(COLUMN_NAMES), min_size=1, max_size=4, unique=True))
+    kinds = [draw(st.sampled_from(sorted(RECORD_VALUES))) for _ in names]
+    sample_kind = {"int": "int64", "float": "float64", "bool": "bool"}
+    sample = pd.DataFrame({n: [draw(RECORD_VALUES[k])] for n, k in zip(names, kinds, strict=True)})
+    for n, k in zip(names, kinds, strict=True):
+        if k in sample_kind:
+            sample[n] = sample[n].astype(sample_kind[k])
+    ptype = PandasParameterType(
+        sample, enforce_column_type=draw(st.booleans()), enforce_shape=draw(st.booleans())
+    )
+    bodies = []
+    for _ in range(3):
+        rows = draw(st.integers(1, 12))
+        value = []
+        for _ in range(rows):  # keys in any order: pandas orders columns by first appearance
+            order = draw(st.permutations(range(len(names))))
+            value.append({names[i]: draw(RECORD_VALUES[kinds[i]]) for i in order})
+        bodies.append(body(value))
+    return ptype, bodies
+
+
+@settings(SETTINGS, max_examples=300)
+@given(records_case())
+def test_pandas_records_fast_path_matches_inference_schema(case: tuple[Any, list[str]]) -> None:
+    """One converter across requests, as in the server: learned shapes are built column by
+    column; every outcome equals inference-schema's."""
+    ptype, bodies = case
+    run = decorated(ptype)
+    convert = fastdecode.plan(run)
+    assert convert is not None
+    for text in bodies:
+
+        def call(text: str = text) -> Any:
+            kwargs = {"data": codec.loads(text.encode())["data"]}
+            convert(kwargs)
+            return run(**kwargs)
+
+        assert_same(reference(run, text), outcome(call))

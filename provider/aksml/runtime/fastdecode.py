@@ -195,10 +195,17 @@ def _pandas_converter(ptype: Any) -> Converter | None:
             frame = axes.convert(parser, frame)
         return _fill_missing(frame)
 
+    records = _RecordsCache() if orient == "records" else None
+
     def convert(value: Any) -> Any:
         if type(value) is not list and type(value) is not dict:
             return _MISS
-        frame = read(_json_text(value))
+        shape = records.shape(value) if records is not None else None
+        frame = records.build(shape) if records is not None and shape is not None else None
+        if frame is None:
+            frame = read(_json_text(value))
+            if records is not None and shape is not None:
+                records.learn(shape, frame, axes)
         if ptype.apply_column_names:
             frame.columns = sample.columns.copy()
         if ptype.enforce_column_type:
@@ -210,6 +217,117 @@ def _pandas_converter(ptype: Any) -> Converter | None:
         return frame
 
     return convert
+
+
+_EXACT_INT = 2**53
+"""Integers below this (in magnitude) convert to float64 exactly and stay int64 in pandas."""
+
+
+class _RecordsShape:
+    """A ``records`` payload reduced to what decides the frame pandas builds from it: the keys
+    (every row the same dict keys in the same order), the rows' values by column, and each
+    column's value types (one of: all int, all float, ints and floats, all bool, all str)."""
+
+    __slots__ = ("columns", "keys", "kinds", "rows")
+
+    def __init__(
+        self, keys: tuple[str, ...], columns: list[list[Any]], kinds: tuple[str, ...]
+    ) -> None:
+        self.keys = keys
+        self.columns = columns
+        self.kinds = kinds
+        self.rows = len(columns[0])
+
+
+class _RecordsCache:
+    """The ``records`` fast path: frames built column by column, for payload shapes whose
+    frame pandas has built before (the first request of each shape takes pandas' own path; its
+    column labels and dtypes are remembered). Float columns are still read by pandas' ujson
+    (its float parsing is what inference-schema's frames hold)."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Any, list[Any]]] = {}
+
+    def shape(self, rows: Any) -> _RecordsShape | None:
+        """The shape of ``rows``, or None when it is not one this path builds."""
+        from operator import itemgetter
+
+        if type(rows) is not list or not rows or set(map(type, rows)) != {dict}:
+            return None
+        first = rows[0].keys()
+        # the same key set in every row (pandas orders columns by first appearance: the first
+        # row's order, whatever the order in later rows)
+        if not all(map(first.__eq__, map(dict.keys, rows))):
+            return None
+        keys = tuple(first)
+        if not keys or set(map(type, keys)) != {str}:
+            return None
+        columns = [list(map(itemgetter(key), rows)) for key in keys]
+        kinds = tuple(_column_kind(column) for column in columns)
+        if "" in kinds:
+            return None
+        return _RecordsShape(keys, columns, kinds)
+
+    def learn(self, shape: _RecordsShape, frame: Any, axes: _AxisCache) -> None:
+        """Remember the labels and dtypes pandas gave a frame of this shape (when pandas left
+        the labels as they were, so that they did not depend on anything but the keys)."""
+        key = _axis_key(frame.columns)
+        if key is None or key not in axes.unchanged or len(self.known) >= AXIS_CACHE_LIMIT:
+            return
+        if list(frame.columns) != list(shape.keys):
+            return
+        self.known[(shape.keys, shape.kinds)] = (frame.columns, list(frame.dtypes))
+
+    def build(self, shape: _RecordsShape) -> Any:
+        """The frame pandas would build, or None for a shape not seen yet."""
+        import numpy as np
+        import pandas as pd
+
+        known = self.known.get((shape.keys, shape.kinds))
+        if known is None:
+            return None
+        columns, dtypes = known
+        arrays = []
+        for values, kind, dtype in zip(shape.columns, shape.kinds, dtypes, strict=True):
+            if kind in ("float", "number"):
+                parsed = _ujson_numbers(values)
+                if parsed is None:
+                    return None
+                arrays.append(np.array(parsed, dtype=dtype))
+            elif kind == "str":
+                arrays.append(pd.array(values, dtype=dtype))
+            else:
+                arrays.append(np.array(values, dtype=dtype))
+        index = pd.RangeIndex(shape.rows)
+        return pd.DataFrame._from_arrays(arrays, columns, index, verify_integrity=False)
+
+
+def _column_kind(values: list[Any]) -> str:
+    """``int``/``float``/``number`` (both)/``bool``/``str``, or "" (any other mix)."""
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        return "float"
+    if kinds == {bool}:
+        return "bool"
+    if kinds == {str}:
+        return "str"
+    if kinds == {int} or kinds == {int, float}:
+        ints = [v for v in values if type(v) is int] if len(kinds) > 1 else values
+        if max(ints) < _EXACT_INT and min(ints) > -_EXACT_INT:
+            return "int" if len(kinds) == 1 else "number"
+    return ""
+
+
+def _ujson_numbers(values: list[Any]) -> list[Any] | None:
+    """``values`` as pandas' ujson reads them from ``json.dumps`` text (None when orjson
+    would not write them the same way)."""
+    from pandas._libs import _ujson
+
+    raw = orjson.dumps(values)
+    if b"e-" in raw or b"0.0000" in raw or b"null" in raw:
+        return None
+    parsed: list[Any] = _ujson.ujson_loads(raw.decode(), precise_float=False)
+    return parsed
 
 
 def _fill_missing(frame: Any) -> Any:
@@ -237,9 +355,8 @@ def _astype(frame: Any, types: dict[Any, Any]) -> Any:
         if str(column_type).startswith("timedelta"):
             frame[name] = pd.to_timedelta(frame[name])
     if frame.columns.is_unique and all(
-        type(frame[name].dtype) is type(pd.api.types.pandas_dtype(column_type))
-        and frame[name].dtype == column_type
-        for name, column_type in types.items()
+        type(have) is type(pd.api.types.pandas_dtype(want)) and have == want
+        for have, want in zip(frame.dtypes.tolist(), types.values(), strict=True)
     ):
         return frame
     return frame.astype(dtype=types)
