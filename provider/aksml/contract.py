@@ -1,14 +1,17 @@
 """The runtime contract: every name that both the pod spec (``aksml.plan``) and the scoring
 server (``aksml.runtime``) must agree on. One module owns them; both sides import it.
 
-Nothing here imports Pulumi or Kubernetes. Each runtime setting has a CLI flag for
-``aksml serve`` and an environment variable (the Deployment sets the variables).
+Nothing here imports Pulumi, Kubernetes or pydantic; the v1 defaults and limits come from the
+parameter table (``aksml.v1.params``), which imports none of them either. Each runtime setting
+has a CLI flag for ``aksml serve`` and an environment variable (the Deployment sets them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+from aksml.v1.params import default, maximum
 
 
 @dataclass(frozen=True)
@@ -211,12 +214,15 @@ SYSTEM_PYTHON: Final = "/usr/local/bin/python"
 """The runtime image's base interpreter (python:slim), which has pip; the runtime's own
 virtualenv (``/opt/aksml/venv``, made by ``uv venv``) has none, so package installs use this."""
 TMP_DIR: Final = "/tmp"
-DEFAULT_MAX_REQUEST_WAIT_MS: Final = 500
-"""max_request_wait_time default (AML v1)."""
-DEFAULT_SCORING_TIMEOUT_MS: Final = 60_000
-"""scoring_timeout_ms default (AML v1 azureml-fe: one minute)."""
-DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 1
-"""replica_max_concurrent_requests default (AML v1)."""
+DEFAULT_MAX_REQUEST_WAIT_MS: Final[int] = default("max_request_wait_time")
+"""max_request_wait_time default (AML v1), from the parameter table."""
+DEFAULT_SCORING_TIMEOUT_MS: Final[int] = default("scoring_timeout_ms")
+"""scoring_timeout_ms default (AML v1 azureml-fe: one minute), from the parameter table."""
+DEFAULT_MAX_CONCURRENT_REQUESTS: Final[int] = default("replica_max_concurrent_requests")
+"""replica_max_concurrent_requests default (AML v1), from the parameter table."""
+MAX_CONCURRENT_REQUESTS_LIMIT: Final[int] = maximum("replica_max_concurrent_requests")
+"""The most concurrent requests one replica accepts (beyond v1; the configuration refuses more,
+see ``aksml.v1.params``)."""
 
 # --- process exit codes ---
 EXIT_OK: Final = 0

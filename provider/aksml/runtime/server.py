@@ -63,7 +63,7 @@ def make_authenticator(settings: RuntimeSettings) -> AuthenticatorLike | None:
     """The authenticator for the configured auth mode (None when auth is off)."""
     if settings.auth_mode == "none":
         return None
-    from aksml.runtime.auth import build_authenticator
+    from aksml.runtime.auth_mode import build_authenticator
 
     return build_authenticator(
         settings.auth_mode,
