@@ -85,6 +85,13 @@ def fast(run: Callable[..., Any], text: str) -> tuple[str, Any]:
     return first
 
 
+def check_case(case: tuple[Any, str]) -> None:
+    """A (parameter type, body) case: the fast path's outcome equals inference-schema's."""
+    ptype, text = case
+    run = decorated(ptype)
+    assert_same(reference(run, text), fast(run, text))
+
+
 def assert_same(expected: tuple[str, Any], actual: tuple[str, Any]) -> None:
     """Identical outcomes (objects compared strictly, by type)."""
     assert expected[0] == actual[0], (expected, actual)
@@ -183,9 +190,7 @@ def numpy_case(draw: st.DrawFn) -> tuple[Any, str]:
 @SETTINGS
 @given(numpy_case())
 def test_numpy_matches_inference_schema(case: tuple[Any, str]) -> None:
-    ptype, text = case
-    run = decorated(ptype)
-    assert_same(reference(run, text), fast(run, text))
+    check_case(case)
 
 
 @pytest.mark.parametrize(
@@ -265,9 +270,7 @@ def pandas_case(draw: st.DrawFn) -> tuple[Any, str]:
 @SETTINGS
 @given(pandas_case())
 def test_pandas_matches_inference_schema(case: tuple[Any, str]) -> None:
-    ptype, text = case
-    run = decorated(ptype)
-    assert_same(reference(run, text), fast(run, text))
+    check_case(case)
 
 
 @pytest.mark.parametrize("orient", ORIENTS)
@@ -329,9 +332,7 @@ def nested_case(draw: st.DrawFn) -> tuple[Any, str]:
 @SETTINGS
 @given(nested_case())
 def test_nested_standard_matches_inference_schema(case: tuple[Any, str]) -> None:
-    ptype, text = case
-    run = decorated(ptype)
-    assert_same(reference(run, text), fast(run, text))
+    check_case(case)
 
 
 def test_optional_and_subclassed_types_are_left_to_inference_schema() -> None:
