@@ -50,12 +50,14 @@ def has_digit_run(body: bytes, length: int = BIG_INT_DIGITS) -> bool:
     import numpy as np  # only for large bodies (the trivial path never loads numpy)
 
     raw = np.frombuffer(body, np.uint8)
-    breaks = np.flatnonzero((raw - 48) > 9)  # uint8 wraps: True for every non-digit
-    if breaks.size == 0:
-        return True
-    if breaks[0] >= length or raw.size - 1 - breaks[-1] >= length:
-        return True
-    return breaks.size > 1 and int(np.diff(breaks).max()) > length
+    run = (raw - 48) < 10  # uint8 wraps: True exactly for b"0"-b"9"
+    width = 1  # run[i]: the `width` bytes from i are all digits
+    while width * 2 <= length:
+        run = run[:-width] & run[width:]
+        width *= 2
+    if width < length:
+        run = run[: width - length] & run[length - width :]
+    return bool(run.any())
 
 
 def loads(body: bytes) -> Any:
