@@ -99,7 +99,7 @@ Pair = namedtuple("Pair", "a b")
     [
         [float("nan"), float("inf"), -float("inf")],
         {"big": 2**64, "small": -(2**63) - 1},
-        {1: "a", 2.5: "b", None: "c", True: "d"},
+        {1: "a", 2.5: "b", None: "c", False: "d"},
         np.float64(1.5),
         [np.float64(2.5)],
         Level.HIGH,
