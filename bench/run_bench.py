@@ -842,6 +842,10 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": {},
     }
     ref_python = reference_python()
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    raw = RESULTS_DIR / ("quick.json" if args.quick else f"{stamp}.json")
+    results["raw_path"] = str(raw.relative_to(REPO_ROOT))
     with tempfile.TemporaryDirectory(prefix="aksml-bench-") as tmp:
         log_dir = Path(tmp)
         body = log_dir / "body.json"
@@ -858,12 +862,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             print(f"== {name}", flush=True)
             started = time.monotonic()
+            load = os.getloadavg()
             results["scenarios"][name] = steps[name]()
+            results["scenarios"][name]["loadavg_at_start"] = load
+            raw.write_text(json.dumps(results, indent=2) + "\n")  # kept if a later one fails
             print(f"   ({time.monotonic() - started:.0f} s)", flush=True)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    raw = RESULTS_DIR / ("quick.json" if args.quick else f"{stamp}.json")
-    results["raw_path"] = str(raw.relative_to(REPO_ROOT))
     raw.write_text(json.dumps(results, indent=2) + "\n")
     command = "uv run python bench/run_bench.py" + (" --quick" if args.quick else "")
     section = render_markdown(results, command)
