@@ -47,6 +47,12 @@ MODEL_DIR: Final = RuntimeSetting(
 
 # --- aksml runtime settings ---
 PORT: Final = RuntimeSetting("--port", "AKSML_PORT", "Scoring HTTP port.")
+HEALTH_PORT: Final = RuntimeSetting(
+    "--health-port",
+    "AKSML_HEALTH_PORT",
+    "A second port answering the same paths, for a health checker kept off the scoring port "
+    "(azmlinfsrv's --health_port; 0: none).",
+)
 METRICS_PORT: Final = RuntimeSetting(
     "--metrics-port", "AKSML_METRICS_PORT", "Prometheus /metrics port (0 disables)."
 )
@@ -131,7 +137,8 @@ CORS_ORIGINS: Final = RuntimeSetting(
 SERVER_VERSION_HEADER: Final = RuntimeSetting(
     "--server-version-header",
     "SERVER_VERSION_LOG_RESPONSE_ENABLED",
-    "Send x-ms-server-version: aksml/<version> on every response (default true; false hides it).",
+    "Send x-ms-server-version: aksml/<version> on every response (default true; any value but "
+    "true/1/yes/on hides it, as the reference treats an invalid value as false).",
 )
 SERVICE_VERSION: Final = RuntimeSetting(
     "--service-version",

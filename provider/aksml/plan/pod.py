@@ -27,6 +27,10 @@ from aksml.v1.resolved import ResolvedServiceConfig
 
 Obj = dict[str, Any]
 
+LIVENESS_SUCCESS_THRESHOLD = 1
+"""The only ``successThreshold`` the API server accepts on a liveness probe ("must be 1",
+k8s.io/kubernetes pkg/apis/core/validation); ``success_threshold`` goes to readiness instead."""
+
 PRESTOP_SLEEP_SECONDS = 5
 """Pause before SIGTERM so endpoint controllers and load balancers stop sending new requests."""
 
@@ -197,11 +201,17 @@ class PodPlan:
     the endpoint's)."""
 
     name: str
+    """The service (Deployment, selector and object names)."""
     config: ResolvedServiceConfig
+    """The resolved v1 configuration."""
     work: WorkloadSettings
+    """What runs and how it is reached."""
     meta: Meta
+    """The service's labels and annotations."""
     served_name: str
+    """The name the runtime serves (``/api/v1/service/<served_name>/score``)."""
     keys_secret: str
+    """The Secret the keys volume mounts."""
     code: tuple[Obj, list[Obj]] | None
     """The code ConfigMap and its volume items (None: no code shipped)."""
     environment: Obj | None
@@ -211,6 +221,7 @@ class PodPlan:
 
     # --- models ---
     def model_dir(self) -> str:
+        """AZUREML_MODEL_DIR: the one model's folder, or the model root for several."""
         models = self.work.models
         return model_path(models[0]) if len(models) == 1 else contract.MODEL_ROOT_DIR
 
@@ -365,6 +376,7 @@ class PodPlan:
         return self.work.runtime_mode is RuntimeMode.PROXY and self.work.proxy is not None
 
     def resources(self) -> Obj:
+        """Requests and limits from cpu_cores, memory_gb, their limits and gpu_cores."""
         cfg = self.config
         requests = {"cpu": cpu_quantity(cfg.cpu_cores), "memory": memory_quantity(cfg.memory_gb)}
         limits: dict[str, str] = {}
@@ -449,6 +461,7 @@ class PodPlan:
         return env
 
     def runtime_container(self, mounts: list[Obj]) -> Obj:
+        """The ``aksml serve`` container: settings, ports, probes, resources, mounts."""
         cfg = self.config
         ports = [
             {"name": "http", "containerPort": contract.DEFAULT_PORT, "protocol": "TCP"},
@@ -465,14 +478,17 @@ class PodPlan:
                 "initialDelaySeconds": cfg.initial_delay_seconds,
                 "periodSeconds": cfg.period_seconds,
                 "timeoutSeconds": cfg.timeout_seconds,
-                "successThreshold": cfg.success_threshold,
+                # the API server accepts only 1 for a liveness probe; v1's success_threshold
+                # ("successes after a failure before the replica counts as healthy again")
+                # is carried to the readiness probe, which decides when a replica gets traffic
+                "successThreshold": LIVENESS_SUCCESS_THRESHOLD,
                 "failureThreshold": cfg.failure_threshold,
             },
             "readinessProbe": {
                 "httpGet": {"path": contract.READINESS_PATH, "port": "http"},
                 "periodSeconds": 5,
                 "timeoutSeconds": cfg.timeout_seconds,
-                "successThreshold": 1,
+                "successThreshold": cfg.success_threshold,
                 "failureThreshold": 3,
             },
             "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
