@@ -153,7 +153,8 @@ def run_wrk(
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
     result: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    shown = [str(WRK_SCRIPT.relative_to(REPO_ROOT)) if arg == str(WRK_SCRIPT) else arg for arg in cmd]
+    script = str(WRK_SCRIPT.relative_to(REPO_ROOT))
+    shown = [script if arg == str(WRK_SCRIPT) else arg for arg in cmd]
     result["command"] = " ".join(shown)  # repository-relative: no path of this machine
     result["connections"] = connections
     return result
