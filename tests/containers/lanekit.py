@@ -1,0 +1,76 @@
+"""Helpers of the container lane: play rendered examples under podman and reach them."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aksml.offline import engine as eng
+from aksml.offline.render import render_program
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+READY_TIMEOUT_S = 300.0
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class Played:
+    """Rendered pods running under podman."""
+
+    engine: eng.Engine
+    pods: dict[str, eng.EnginePod]
+    """By rendered Deployment name."""
+    objects: list[Obj]
+    """The adapted objects that were played."""
+    manifest: Path
+    play_started: float
+    """time.monotonic() when ``kube play`` started."""
+    ready_at: dict[str, float]
+    """Deployment -> time.monotonic() when its readiness URL first answered 200."""
+
+    def exec(self, pod: eng.EnginePod, *cmd: str) -> subprocess.CompletedProcess[str]:
+        """Run a command in the pod's runtime container."""
+        return subprocess.run(
+            [self.engine.binary, "exec", f"{pod.pod}-{pod.runtime_container}", *cmd],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+def play(
+    podman: eng.Engine,
+    image: str,
+    example: str,
+    tweak: Callable[[list[Obj], list[eng.EnginePod]], None] | None = None,
+) -> Iterator[Played]:
+    """Render ``examples/<example>``, adapt, ``kube play``, wait for every pod's readiness
+    URL; yield; remove the pods and Secrets."""
+    objs, pods = eng.adapt(render_program(EXAMPLES / example), image=image, ca_bundle=None)
+    if tweak is not None:
+        tweak(objs, pods)
+    with tempfile.TemporaryDirectory(prefix="aksml-lane-") as tmp:
+        manifest = Path(tmp) / "pods.yaml"
+        manifest.write_text(eng.to_kube_yaml(objs))
+        started = time.monotonic()
+        try:
+            podman.play(manifest)
+            ready_at: dict[str, float] = {}
+            for pod in pods:
+                if not podman.wait_ready(pod, READY_TIMEOUT_S, lambda: False):
+                    logs = podman.logs(pod, pod.runtime_container)[-3000:]
+                    pytest.fail(f"{pod.deployment} did not become ready; its log:\n{logs}")
+                ready_at[pod.deployment] = time.monotonic()
+            yield Played(podman, {p.deployment: p for p in pods}, objs, manifest, started, ready_at)
+        finally:
+            podman.down(manifest, pods)
