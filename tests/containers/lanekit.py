@@ -52,13 +52,14 @@ def play(
     podman: eng.Engine,
     image: str,
     example: str,
-    tweak: Callable[[list[Obj], list[eng.EnginePod]], None] | None = None,
+    tweak: Callable[[list[Obj]], None] | None = None,
 ) -> Iterator[Played]:
-    """Render ``examples/<example>``, adapt, ``kube play``, wait for every pod's readiness
-    URL; yield; remove the pods and Secrets."""
-    objs, pods = eng.adapt(render_program(EXAMPLES / example), image=image, ca_bundle=None)
+    """Render ``examples/<example>``, ``tweak`` the render (test-only stand-ins), adapt,
+    ``kube play``, wait for every pod's readiness URL; yield; remove everything played."""
+    rendered = render_program(EXAMPLES / example)
     if tweak is not None:
-        tweak(objs, pods)
+        tweak(rendered)
+    objs, pods = eng.adapt(rendered, image=image, ca_bundle=None)
     with tempfile.TemporaryDirectory(prefix="aksml-lane-") as tmp:
         manifest = Path(tmp) / "pods.yaml"
         manifest.write_text(eng.to_kube_yaml(objs))
@@ -73,4 +74,4 @@ def play(
                 ready_at[pod.deployment] = time.monotonic()
             yield Played(podman, {p.deployment: p for p in pods}, objs, manifest, started, ready_at)
         finally:
-            podman.down(manifest, pods)
+            podman.down(manifest)

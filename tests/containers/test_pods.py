@@ -8,10 +8,12 @@ as the kubelet would ask them (docs/containers.md).
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,49 +138,49 @@ def test_probes_answer_as_the_kubelet_asks(quickstart: Played) -> None:
     assert httpx.get(pod.probe_url(pod.readiness), timeout=5).status_code == 200
 
 
-def test_cold_start_is_recorded(quickstart: Played) -> None:
-    """play -> ready and ready -> first 200 (docs/benchmarks.md has best-of-N numbers)."""
-    pod = quickstart.pods["iris"]
-    ready = quickstart.ready_at["iris"]
-    response = _score(pod, IRIS, pod.keys["primaryKey"])
-    first = time.monotonic()
-    assert response.status_code == 200
-    print(
-        f"quickstart cold start: play->ready {ready - quickstart.play_started:.1f} s, "
-        f"ready->first 200 {first - ready:.2f} s"
+def _drain_started(played: Played, pod: eng.EnginePod) -> float:
+    """Wall-clock time of the server's "SIGTERM: draining" log line (podman's timestamp)."""
+    logs = subprocess.run(
+        [played.engine.binary, "logs", "-t", f"{pod.pod}-{pod.runtime_container}"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    line = next(ln for ln in (logs.stdout + logs.stderr).splitlines() if "SIGTERM: draining" in ln)
+    stamp = line.split()[0]  # 2026-01-01T00:00:00.123456789+00:00: keep microseconds
+    head, frac = stamp.split(".")
+    return datetime.fromisoformat(f"{head}.{frac[:6]}{frac[9:]}").timestamp()
 
 
 def test_graceful_stop_under_load_loses_no_admitted_request(quickstart: Played) -> None:
-    """Load, then ``podman pod stop`` with the manifest's grace period: every request the
-    server answered is a 200 or a 503 "shutting down"; none is cut off; exit code 0."""
+    """Load (a new connection per request), then ``podman pod stop`` with the manifest's grace
+    period. Every request sent before SIGTERM reached the server gets its answer: 200, or
+    503 "shutting down" when it arrived during the drain; the server exits 0 within the grace
+    period. Requests sent after SIGTERM may be refused or reset: on a cluster the endpoint
+    is removed during the preStop sleep, which podman does not run (docs/containers.md)."""
     pod = quickstart.pods["iris"]
-    outcomes: Counter[str] = Counter()
+    outcomes: list[tuple[float, str]] = []
     lock = threading.Lock()
     stopping = threading.Event()
+    auth = {"Authorization": f"Bearer {pod.keys['primaryKey']}", "Connection": "close"}
 
     def client() -> None:
-        with httpx.Client(timeout=30, headers={"Connection": "close"}) as http:
+        with httpx.Client(timeout=30, headers=auth) as http:
             while not stopping.is_set():
+                sent = time.time()
                 try:
-                    r = http.post(
-                        pod.scoring_uri,
-                        json=IRIS,
-                        headers={"Authorization": f"Bearer {pod.keys['primaryKey']}"},
-                    )
-                    kind = str(r.status_code)
+                    kind = str(http.post(pod.scoring_uri, json=IRIS).status_code)
                 except httpx.ConnectError:
-                    kind = "refused"  # listener closed: never admitted
+                    kind = "refused"
                 except httpx.TransportError as exc:
-                    kind = f"lost:{type(exc).__name__}"
+                    kind = f"reset:{type(exc).__name__}"
                 with lock:
-                    outcomes[kind] += 1
+                    outcomes.append((sent, kind))
 
     threads = [threading.Thread(target=client) for _ in range(6)]
     for t in threads:
         t.start()
     time.sleep(3)
-    before = outcomes["200"]
     started = time.monotonic()
     quickstart.engine.stop_pod(pod)
     took = time.monotonic() - started
@@ -186,10 +188,13 @@ def test_graceful_stop_under_load_loses_no_admitted_request(quickstart: Played) 
     for t in threads:
         t.join(60)
     status, code = quickstart.engine.container_state(pod, pod.runtime_container)
-    print(f"graceful stop: {dict(outcomes)} in {took:.1f} s (grace {pod.grace_seconds} s)")
-    assert before > 50, outcomes
-    assert not [k for k in outcomes if k.startswith("lost")], outcomes
-    assert set(outcomes) <= {"200", "503", "refused"}, outcomes
+    sigterm = _drain_started(quickstart, pod)
+    before = Counter(kind for sent, kind in outcomes if sent < sigterm)
+    after = Counter(kind for sent, kind in outcomes if sent >= sigterm)
+    print(f"graceful stop in {took:.1f} s (grace {pod.grace_seconds} s): sent before SIGTERM")
+    print(f"  {dict(before)}; sent after SIGTERM {dict(after)}")
+    assert before["200"] > 50, before
+    assert set(before) <= {"200", "503"}, before
     assert (status, code) == ("exited", 0)
     assert took < pod.grace_seconds
 
@@ -227,7 +232,7 @@ def _ingress_tweak(key: rsa.RSAPrivateKey) -> Any:
     issuer = f"http://127.0.0.1:{ISSUER_PORT}"
     jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "lane", "use": "sig"}
 
-    def tweak(objs: list[Obj], pods: list[eng.EnginePod]) -> None:
+    def tweak(objs: list[Obj]) -> None:
         objs.append(
             {
                 "apiVersion": "v1",
@@ -236,35 +241,37 @@ def _ingress_tweak(key: rsa.RSAPrivateKey) -> Any:
                 "data": {
                     "lexicon.json": json.dumps({"good": 1.0, "bad": -1.0}),
                     "openid-configuration": json.dumps(
-                        {"issuer": issuer, "jwks_uri": f"{issuer}/jwks.json"}
+                        {"issuer": issuer, "jwks_uri": f"{issuer}/keys/jwks.json"}
                     ),
                     "jwks.json": json.dumps({"keys": [jwk]}),
                 },
             }
         )
+        # podman creates no subdirectories for items: one volume per served directory
+        volumes = {
+            "lane-model": ("/srv/lane/models", "lexicon.json"),
+            "lane-discovery": ("/srv/issuer/.well-known", "openid-configuration"),
+            "lane-jwks": ("/srv/issuer/keys", "jwks.json"),
+        }
         dep = next(o for o in objs if o["kind"] == "Deployment")
         spec = dep["spec"]["template"]["spec"]
-        spec["volumes"].append(
-            {
-                "name": "lane-fixtures",
-                "configMap": {
-                    "name": "lane-fixtures",
-                    "optional": False,
-                    "items": [
-                        {"key": "lexicon.json", "path": "models/lexicon.json"},
-                        {"key": "openid-configuration", "path": ".well-known/openid-configuration"},
-                        {"key": "jwks.json", "path": "jwks.json"},
-                    ],
-                },
-            }
-        )
-        mount = {"name": "lane-fixtures", "mountPath": "/srv/lane", "readOnly": True}
+        for name, (_, key) in volumes.items():
+            spec["volumes"].append(
+                {
+                    "name": name,
+                    "configMap": {"name": "lane-fixtures", "items": [{"key": key, "path": key}]},
+                }
+            )
+        mounts = {
+            name: {"name": name, "mountPath": path, "readOnly": True}
+            for name, (path, _) in volumes.items()
+        }
         fetch = spec["initContainers"][0]
         fetch["args" if "args" in fetch else "command"] = [
             "file:///srv/lane/models/lexicon.json" if str(w).startswith("https://") else w
             for w in fetch.get("args") or fetch["command"]
         ]
-        fetch["volumeMounts"].append(mount)
+        fetch["volumeMounts"].append(mounts["lane-model"])
         runtime = spec["containers"][0]
         for var in runtime["env"]:
             if var["name"] == c.TOKEN_ISSUER.env:
@@ -274,8 +281,8 @@ def _ingress_tweak(key: rsa.RSAPrivateKey) -> Any:
                 "name": "lane-issuer",
                 "image": runtime["image"],
                 "command": ["python", "-m", "http.server", str(ISSUER_PORT)],
-                "args": ["--bind", "127.0.0.1", "--directory", "/srv/lane"],
-                "volumeMounts": [mount],
+                "args": ["--bind", "127.0.0.1", "--directory", "/srv/issuer"],
+                "volumeMounts": [mounts["lane-discovery"], mounts["lane-jwks"]],
             }
         )
 

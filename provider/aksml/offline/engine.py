@@ -14,8 +14,9 @@ The render is what a cluster would get; this module changes only what a local en
   they are removed; :class:`EnginePod` keeps their paths and the caller asks them itself.
 * local run: keys generated fresh (the render redacts them), one replica, the image given
   by the caller instead of the registry's, an optional CA bundle mounted over the system
-  bundle (a TLS-intercepting proxy for the init container's pip), and a suffix on the pod and
-  Secret names so runs never collide (podman secrets are global).
+  bundle (a TLS-intercepting proxy for the init container's pip), and a suffix on the pod,
+  Secret and ConfigMap names so runs never collide (podman keeps Secrets and ConfigMap
+  volumes as global objects; :meth:`Engine.down` removes them).
 
 podman does not enforce the readiness probe, ``runAsNonRoot``, ``fsGroup`` or a Secret
 volume's ``defaultMode`` (see docs/containers.md).
@@ -32,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,6 @@ class EnginePod:
     """The rendered readiness probe (podman does not run it)."""
     grace_seconds: int
     """terminationGracePeriodSeconds of the pod."""
-    secret_names: list[str] = field(default_factory=list)
-    """Engine-side names of the Secrets this pod mounts."""
 
     @property
     def base_url(self) -> str:
@@ -148,13 +147,25 @@ def _adapt_secret(secret: Obj, name: str) -> tuple[Obj, dict[str, str]]:
     return adapted, keys
 
 
-def _adapt_volumes(pod: Obj, secret_names: dict[str, str], ca_bundle: Path | None) -> None:
+def _adapt_volumes(pod: Obj, names: dict[str, str], ca_bundle: Path | None) -> None:
+    """``optional`` set, Secret/ConfigMap references renamed (``names``), the CA bundle."""
     for vol in pod.get("volumes", []):
         source = vol.get("secret") or vol.get("configMap")
         if source is not None:
             source.setdefault("optional", False)
         if "secret" in vol:
-            vol["secret"]["secretName"] = secret_names[vol["secret"]["secretName"]]
+            vol["secret"]["secretName"] = names[vol["secret"]["secretName"]]
+        if "configMap" in vol:
+            vol["configMap"]["name"] = names[vol["configMap"]["name"]]
+    for ct in pod.get("initContainers", []) + pod.get("containers", []):
+        for var in ct.get("env", []):
+            for ref in ("secretKeyRef", "configMapKeyRef"):
+                if ref in var.get("valueFrom", {}):
+                    var["valueFrom"][ref]["name"] = names[var["valueFrom"][ref]["name"]]
+        for source in ct.get("envFrom", []):
+            for ref in ("secretRef", "configMapRef"):
+                if ref in source:
+                    source[ref]["name"] = names[source[ref]["name"]]
     if ca_bundle is not None:
         pod.setdefault("volumes", []).append(
             {"name": "aksml-ca-bundle", "hostPath": {"path": str(ca_bundle), "type": "File"}}
@@ -195,16 +206,22 @@ def adapt(
     for name, secret in rendered_secrets.items():
         adapted, secret_keys[name] = _adapt_secret(secret, secret_names[name])
         out.append(adapted)
+    cm_names = {
+        o["metadata"]["name"]: f"{o['metadata']['name']}-{suffix}"
+        for o in objs
+        if o.get("kind") == "ConfigMap"
+    }
     for cm in (o for o in objs if o.get("kind") == "ConfigMap"):
-        out.append({k: v for k, v in cm.items() if k != "immutable"})
+        meta = {"name": cm_names[cm["metadata"]["name"]]}
+        out.append({k: v for k, v in cm.items() if k != "immutable"} | {"metadata": meta})
     pods: list[EnginePod] = []
     for dep in (copy.deepcopy(o) for o in objs if o.get("kind") == "Deployment"):
         pod_spec = dep["spec"]["template"]["spec"]
         runtime = next((ct for ct in pod_spec.get("containers", []) if _is_runtime(ct)), None)
         if runtime is None:
             continue
-        pods.append(_adapt_deployment(dep, runtime, secret_names, secret_keys, suffix))
-        _adapt_volumes(pod_spec, secret_names, ca_bundle)
+        pods.append(_adapt_deployment(dep, runtime, secret_keys, suffix))
+        _adapt_volumes(pod_spec, secret_names | cm_names, ca_bundle)
         host_ports: dict[int, int] = {}
         rendered_image = str(runtime.get("image"))
         for ct in pod_spec.get("initContainers", []) + pod_spec.get("containers", []):
@@ -215,11 +232,7 @@ def adapt(
 
 
 def _adapt_deployment(
-    dep: Obj,
-    runtime: Obj,
-    secret_names: dict[str, str],
-    secret_keys: dict[str, dict[str, str]],
-    suffix: str,
+    dep: Obj, runtime: Obj, secret_keys: dict[str, dict[str, str]], suffix: str
 ) -> EnginePod:
     """Rename, one replica, ``restartPolicy: Never``; what the caller needs to reach it."""
     name = str(dep["metadata"]["name"])
@@ -250,7 +263,6 @@ def _adapt_deployment(
         liveness=copy.deepcopy(runtime.get("livenessProbe") or {}),
         readiness=copy.deepcopy(runtime.get("readinessProbe") or {}),
         grace_seconds=int(pod_spec.get("terminationGracePeriodSeconds", 30)),
-        secret_names=[secret_names[n] for n in secret_keys],
     )
 
 
@@ -337,11 +349,15 @@ class Engine:
         grace = pod.grace_seconds
         self.run("pod", "stop", "-t", str(grace), pod.pod, check=check, timeout=grace + 60)
 
-    def down(self, manifest: Path, pods: list[EnginePod]) -> None:
-        """Remove the pods and the Secrets a play created (never fails)."""
+    def down(self, manifest: Path) -> None:
+        """Remove the pods, and the secrets and volumes a play created for the manifest's
+        Secrets and ConfigMaps (podman 4.3's ``kube down`` leaves them); never fails."""
         self.run("kube", "down", str(manifest), check=False)
-        for name in sorted({s for p in pods for s in p.secret_names}):
-            self.run("secret", "rm", name, check=False)
+        for obj in yaml.safe_load_all(manifest.read_text()):
+            if obj.get("kind") == "Secret":
+                self.run("secret", "rm", obj["metadata"]["name"], check=False)
+            if obj.get("kind") in ("Secret", "ConfigMap"):
+                self.run("volume", "rm", "--force", obj["metadata"]["name"], check=False)
 
 
 def serve_program(
@@ -400,7 +416,7 @@ def serve_program(
             signal.signal(signal.SIGTERM, previous)
             for pod in pods:
                 engine.stop_pod(pod, check=False)
-            engine.down(manifest, pods)
+            engine.down(manifest)
 
 
 def _print_pods(
