@@ -41,11 +41,12 @@ import yaml
 
 from aksml import contract as c
 from aksml.errors import WebserviceException
+from aksml.offline.dockerrun import DockerPods, last_error_line
 
 Obj = dict[str, Any]
 
-ENGINES = ("podman",)
-"""Container engines ``aksml serve --engine`` accepts (Docker has no ``kube play``)."""
+ENGINES = ("podman", "docker")
+"""Container engines ``aksml serve --engine`` accepts."""
 
 KEY_NAMES = ("primaryKey", "secondaryKey")
 """Secret keys that are generated fresh for a local run."""
@@ -73,6 +74,8 @@ class EnginePod:
     """Name of the container running ``aksml serve``."""
     init_containers: list[str]
     """Names of the pod's init containers."""
+    containers: list[str]
+    """Names of the pod's (non-init) containers."""
     host_ports: dict[int, int]
     """containerPort -> host port on 127.0.0.1."""
     http_port: int
@@ -256,6 +259,7 @@ def _adapt_deployment(
         service_name=env.get(c.SERVICE_NAME.env, name),
         runtime_container=str(runtime["name"]),
         init_containers=[str(ct["name"]) for ct in pod_spec.get("initContainers", [])],
+        containers=[str(ct["name"]) for ct in pod_spec.get("containers", [])],
         host_ports={},
         http_port=_port_number(runtime, http.get("port", c.DEFAULT_PORT)),
         keys=keys,
@@ -281,15 +285,18 @@ def probe_ok(url: str, timeout: float = 2.0) -> bool:
 
 
 class Engine:
-    """A podman (``kube play``) engine running adapted objects."""
+    """A container engine running adapted objects: podman (``kube play``) or docker (the
+    pod translated into ``docker`` commands, :mod:`aksml.offline.dockerrun`)."""
 
-    def __init__(self, binary: str = "podman") -> None:
-        if binary not in ENGINES:
-            raise WebserviceException(f"Error, engine must be one of {', '.join(ENGINES)}.")
-        path = shutil.which(binary)
+    def __init__(self, kind: str = "podman", binary: str | None = None) -> None:
+        if kind not in ENGINES:
+            raise WebserviceException(f"Error, --engine must be one of {', '.join(ENGINES)}.")
+        path = binary or shutil.which(kind)
         if path is None:
-            raise WebserviceException(f"Error, {binary} is not installed (see docs/containers.md).")
+            raise WebserviceException(f"Error, {kind} is not installed (see docs/containers.md).")
+        self.kind = kind
         self.binary = path
+        self.docker = DockerPods(path) if kind == "docker" else None
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> str:
         """Run the engine CLI; its stdout. A failure raises with the engine's last line."""
@@ -297,13 +304,16 @@ class Engine:
             [self.binary, *args], capture_output=True, text=True, timeout=timeout, check=False
         )
         if check and proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            last = last_error_line(proc.stderr)
             raise WebserviceException(f"Error, {' '.join(args[:2])} failed: {last}")
         return proc.stdout
 
     def play(self, manifest: Path) -> None:
-        """``podman kube play`` the manifest."""
-        self.run("kube", "play", str(manifest))
+        """Start the manifest's pods (``podman kube play``, or docker commands)."""
+        if self.docker is not None:
+            self.docker.play(manifest)
+        else:
+            self.run("kube", "play", str(manifest))
 
     def container_state(self, pod: EnginePod, container: str) -> tuple[str, int]:
         """(status, exit code) of a container of the pod; ("missing", -1) when there is none."""
@@ -347,11 +357,17 @@ class Engine:
     def stop_pod(self, pod: EnginePod, check: bool = True) -> None:
         """``podman pod stop`` with the pod's grace period (SIGTERM, then SIGKILL)."""
         grace = pod.grace_seconds
-        self.run("pod", "stop", "-t", str(grace), pod.pod, check=check, timeout=grace + 60)
+        if self.docker is not None:
+            self.docker.stop(pod.pod, pod.containers, grace, check=check)
+        else:
+            self.run("pod", "stop", "-t", str(grace), pod.pod, check=check, timeout=grace + 60)
 
     def down(self, manifest: Path) -> None:
         """Remove the pods, and the secrets and volumes a play created for the manifest's
         Secrets and ConfigMaps (podman 4.3's ``kube down`` leaves them); never fails."""
+        if self.docker is not None:
+            self.docker.down(manifest)
+            return
         self.run("kube", "down", str(manifest), check=False)
         for obj in yaml.safe_load_all(manifest.read_text()):
             if obj.get("kind") == "Secret":
