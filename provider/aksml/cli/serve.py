@@ -76,7 +76,7 @@ def serve(
         typer.Option(
             "--engine",
             help="With a program directory: run its rendered pods in containers with this "
-            "engine (podman) instead of in-process (see docs/containers.md).",
+            "engine (podman or docker) instead of in-process (see docs/containers.md).",
         ),
     ] = None,
     image: Annotated[
