@@ -15,6 +15,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -39,15 +40,25 @@ def image_report(podman: eng.Engine, image: str) -> None:
     print(f"pulumi / compilers / pip caches in the image: {found or 'none'}")
 
 
-def cold_start(podman: eng.Engine, image: str) -> tuple[float, float]:
-    """(play -> ready, ready -> first 200) for one fresh quickstart pod."""
+def _started_at(podman: eng.Engine, pod: eng.EnginePod) -> float:
+    """Wall-clock start of the runtime container (after the init container finished)."""
+    name = f"{pod.pod}-{pod.runtime_container}"
+    stamp = podman.run("container", "inspect", name, "--format", "{{.State.StartedAt}}").strip()
+    day, clock = stamp.split()[:2]  # 2026-01-01 00:00:00.123456789 +0000 UTC
+    head, _, frac = clock.partition(".")
+    return datetime.fromisoformat(f"{day}T{head}.{(frac + '000000')[:6]}+00:00").timestamp()
+
+
+def cold_start(podman: eng.Engine, image: str) -> tuple[float, float, float]:
+    """(play -> runtime container started, i.e. the init container's pip install;
+    play -> ready; ready -> first 200) for one fresh quickstart pod."""
     objs, pods = eng.adapt(render_program(ROOT / "examples" / "quickstart"), image=image)
     (pod,) = pods
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "pods.yaml"
         manifest.write_text(eng.to_kube_yaml(objs))
         try:
-            started = time.monotonic()
+            started, wall = time.monotonic(), time.time()
             podman.play(manifest)
             if not podman.wait_ready(pod, 600, lambda: False):
                 raise SystemExit(podman.logs(pod, pod.runtime_container))
@@ -55,7 +66,8 @@ def cold_start(podman: eng.Engine, image: str) -> tuple[float, float]:
             auth = {"Authorization": f"Bearer {pod.keys['primaryKey']}"}
             while httpx.post(pod.scoring_uri, json=IRIS, headers=auth).status_code != 200:
                 time.sleep(0.01)
-            return ready - started, time.monotonic() - ready
+            first = time.monotonic()
+            return _started_at(podman, pod) - wall, ready - started, first - ready
         finally:
             podman.down(manifest)
 
@@ -70,8 +82,9 @@ def main() -> None:
     image_report(podman, args.image)
     runs = [cold_start(podman, args.image) for _ in range(args.runs)]
     for name, values in (
-        ("play -> ready", [r[0] for r in runs]),
-        ("ready -> first 200", [r[1] for r in runs]),
+        ("play -> runtime container started (init: pip install)", [r[0] for r in runs]),
+        ("play -> ready", [r[1] for r in runs]),
+        ("ready -> first 200", [r[2] for r in runs]),
     ):
         print(
             f"{name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s "

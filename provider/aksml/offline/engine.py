@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -42,14 +41,14 @@ import yaml
 from aksml import contract as c
 from aksml.errors import WebserviceException
 from aksml.offline.dockerrun import DockerPods, last_error_line
+from aksml.offline.localrun import KEY_NAMES, _is_runtime
+from aksml.offline.localrun import _free_port as free_port
 
 Obj = dict[str, Any]
 
 ENGINES = ("podman", "docker")
 """Container engines ``aksml serve --engine`` accepts."""
 
-KEY_NAMES = ("primaryKey", "secondaryKey")
-"""Secret keys that are generated fresh for a local run."""
 
 CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
 """Where the optional CA bundle is mounted (the system bundle of the runtime image)."""
@@ -106,18 +105,6 @@ class EnginePod:
         """The URL an httpGet probe asks, on the host."""
         http = probe.get("httpGet") or {}
         return f"{self.base_url}{http.get('path', '/')}"
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _is_runtime(container: Obj) -> bool:
-    words = [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
-    return any(w.endswith("aksml") for w in words) and "serve" in words
 
 
 def _port_number(container: Obj, port: object) -> int:
