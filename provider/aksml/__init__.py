@@ -10,6 +10,7 @@ import importlib
 import importlib.metadata
 from typing import Any
 
+from aksml._lazy import lazy_attribute
 from aksml.errors import WebserviceException
 
 try:
@@ -27,12 +28,7 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aksml' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 __all__ = [

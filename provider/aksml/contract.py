@@ -1,14 +1,17 @@
 """The runtime contract: every name that both the pod spec (``aksml.plan``) and the scoring
 server (``aksml.runtime``) must agree on. One module owns them; both sides import it.
 
-Nothing here imports Pulumi or Kubernetes. Each runtime setting has a CLI flag for
-``aksml serve`` and an environment variable (the Deployment sets the variables).
+Nothing here imports Pulumi, Kubernetes or pydantic; the v1 defaults and limits come from the
+parameter table (``aksml.v1.params``), which imports none of them either. Each runtime setting
+has a CLI flag for ``aksml serve`` and an environment variable (the Deployment sets them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+from aksml.v1.params import default, maximum
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,12 @@ MODEL_DIR: Final = RuntimeSetting(
 
 # --- aksml runtime settings ---
 PORT: Final = RuntimeSetting("--port", "AKSML_PORT", "Scoring HTTP port.")
+HEALTH_PORT: Final = RuntimeSetting(
+    "--health-port",
+    "AKSML_HEALTH_PORT",
+    "A second port answering the same paths, for a health checker kept off the scoring port "
+    "(azmlinfsrv's --health_port; 0: none).",
+)
 METRICS_PORT: Final = RuntimeSetting(
     "--metrics-port", "AKSML_METRICS_PORT", "Prometheus /metrics port (0 disables)."
 )
@@ -128,7 +137,8 @@ CORS_ORIGINS: Final = RuntimeSetting(
 SERVER_VERSION_HEADER: Final = RuntimeSetting(
     "--server-version-header",
     "SERVER_VERSION_LOG_RESPONSE_ENABLED",
-    "Send x-ms-server-version: aksml/<version> on every response (default true; false hides it).",
+    "Send x-ms-server-version: aksml/<version> on every response (default true; any value but "
+    "true/1/yes/on hides it, as the reference treats an invalid value as false).",
 )
 SERVICE_VERSION: Final = RuntimeSetting(
     "--service-version",
@@ -211,12 +221,15 @@ SYSTEM_PYTHON: Final = "/usr/local/bin/python"
 """The runtime image's base interpreter (python:slim), which has pip; the runtime's own
 virtualenv (``/opt/aksml/venv``, made by ``uv venv``) has none, so package installs use this."""
 TMP_DIR: Final = "/tmp"
-DEFAULT_MAX_REQUEST_WAIT_MS: Final = 500
-"""max_request_wait_time default (AML v1)."""
-DEFAULT_SCORING_TIMEOUT_MS: Final = 60_000
-"""scoring_timeout_ms default (AML v1 azureml-fe: one minute)."""
-DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 1
-"""replica_max_concurrent_requests default (AML v1)."""
+DEFAULT_MAX_REQUEST_WAIT_MS: Final[int] = default("max_request_wait_time")
+"""max_request_wait_time default (AML v1), from the parameter table."""
+DEFAULT_SCORING_TIMEOUT_MS: Final[int] = default("scoring_timeout_ms")
+"""scoring_timeout_ms default (AML v1 azureml-fe: one minute), from the parameter table."""
+DEFAULT_MAX_CONCURRENT_REQUESTS: Final[int] = default("replica_max_concurrent_requests")
+"""replica_max_concurrent_requests default (AML v1), from the parameter table."""
+MAX_CONCURRENT_REQUESTS_LIMIT: Final[int] = maximum("replica_max_concurrent_requests")
+"""The most concurrent requests one replica accepts (beyond v1; the configuration refuses more,
+see ``aksml.v1.params``)."""
 
 # --- process exit codes ---
 EXIT_OK: Final = 0

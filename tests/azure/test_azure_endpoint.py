@@ -25,6 +25,10 @@ from aksml import contract
 from aksml.azure import naming
 from aksml.components.endpoint import AksEndpoint
 from aksml.errors import WebserviceException
+from aksml.plan.metadata import (
+    WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
+    WORKLOAD_IDENTITY_USE_LABEL,
+)
 
 Install = Callable[..., Recorder]
 FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -109,13 +113,13 @@ def test_versions_share_one_identity_app_insights_and_storage(
     assert sorted(accounts) == ["churn-blue", "churn-green"]
     for account in accounts.values():
         annotations = account["metadata"]["annotations"]
-        assert annotations[naming.SERVICE_ACCOUNT_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
+        assert annotations[WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
 
     deployments = _version_objects(rec, "Deployment")
     blue, green = deployments["churn-blue"], deployments["churn-green"]
     for deployment in (blue, green):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert labels[naming.POD_USE_LABEL] == "true"
+        assert labels[WORKLOAD_IDENTITY_USE_LABEL] == "true"
         assert contract.APP_INSIGHTS_CONNECTION_STRING_ENV in _env(deployment)
     # data collection only where the version asks for it
     account = naming.storage_account_name("churn-azure", "aksml-test/dev")
@@ -240,3 +244,34 @@ def test_endpoint_builds_one_image_per_version_with_code_into_one_registry(
     assert _env(deployments["churn-blue"])[contract.ENTRY_SCRIPT.env] == "blue-src/score.py"
     grant = rec.inputs("azure-native:authorization:RoleAssignment", "churn-azure-acr-pull")
     assert grant["principalId"] == KUBELET_OBJECT_ID
+
+
+def test_endpoint_input_and_traffic_are_computed_once(
+    azure_mocks: Install, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint validates its arguments once, before any Azure resource, and plans with
+    the Azure outputs filled in once: no layer recomputes the input or the traffic split."""
+    import aksml.components.endpoint as component
+    import aksml.plan.endpoint as plan
+
+    calls: dict[str, int] = {"input": 0, "configurations": 0, "traffic": 0}
+
+    def counted(key: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[key] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        component, "endpoint_input_from_args", counted("input", plan.endpoint_input_from_args)
+    )
+    monkeypatch.setattr(
+        component,
+        "endpoint_configurations_from_args",
+        counted("configurations", plan.endpoint_configurations_from_args),
+    )
+    monkeypatch.setattr(plan, "resolve_traffic", counted("traffic", plan.resolve_traffic))
+    azure_mocks()
+    _endpoint(_args(tmp_path))
+    assert calls == {"input": 1, "configurations": 1, "traffic": 1}

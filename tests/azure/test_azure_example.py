@@ -13,7 +13,7 @@ import kubernetes_validate
 import pulumi
 from azure_fakes import CLUSTER_ID, CLUSTER_NAME, RG, UAI_CLIENT_ID, Recorder, unwrap
 
-from aksml.azure import naming
+from aksml.plan.metadata import WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION
 
 Install = Callable[..., Recorder]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "azure"
@@ -78,7 +78,7 @@ def test_example_update_renders_valid_wired_objects(azure_mocks: Install) -> Non
         assert obj["metadata"].get("namespace", "ml") == "ml"
         if obj["kind"] == "ServiceAccount":
             annotations = obj["metadata"]["annotations"]
-            assert annotations[naming.SERVICE_ACCOUNT_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
+            assert annotations[WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
         for version in KUBERNETES_VERSIONS:
             if obj["apiVersion"] in ("v1", "apps/v1", "policy/v1", "networking.k8s.io/v1"):
                 kubernetes_validate.validate(_json_ready(obj), version, strict=True)

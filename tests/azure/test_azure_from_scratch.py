@@ -28,7 +28,10 @@ from azure_fakes import (
 
 from aksml import contract
 from aksml.azure import image as images
-from aksml.azure import naming
+from aksml.plan.metadata import (
+    WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
+    WORKLOAD_IDENTITY_USE_LABEL,
+)
 
 Install = Callable[..., Recorder]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "aks-from-scratch"
@@ -145,14 +148,16 @@ def test_update_builds_pushes_grants_and_renders_valid_objects(
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env[contract.ENTRY_SCRIPT.env] == "src/score.py"
     assert env[contract.DATA_COLLECTION_BLOB_URL.env].endswith(".blob.core.windows.net/modeldata")
-    assert deployment["spec"]["template"]["metadata"]["labels"][naming.POD_USE_LABEL] == "true"
+    assert (
+        deployment["spec"]["template"]["metadata"]["labels"][WORKLOAD_IDENTITY_USE_LABEL] == "true"
+    )
 
     validated = []
     for obj in k8s_objects:
         assert obj["metadata"].get("namespace", "ml") == "ml"
         if obj["kind"] == "ServiceAccount":
             annotations = obj["metadata"]["annotations"]
-            assert annotations[naming.SERVICE_ACCOUNT_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
+            assert annotations[WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION] == UAI_CLIENT_ID
         for version in KUBERNETES_VERSIONS:
             if obj["apiVersion"] in ("v1", "apps/v1", "policy/v1", "networking.k8s.io/v1"):
                 kubernetes_validate.validate(_json_ready(obj), version, strict=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from aksml import contract
 from aksml.azure import naming
 from aksml.errors import WebserviceException
 
@@ -144,17 +143,7 @@ def test_decode_kubeconfig() -> None:
         naming.decode_kubeconfig(base64.b64encode(b"hello").decode())
 
 
-def test_kubernetes_snippets_use_contract_names_and_no_keys() -> None:
-    assert naming.service_account_annotations("cid") == {"azure.workload.identity/client-id": "cid"}
-    assert naming.pod_labels() == {"azure.workload.identity/use": "true"}
-    assert naming.app_insights_env("ws-appinsights") == {
-        "name": contract.APP_INSIGHTS_CONNECTION_STRING_ENV,
-        "valueFrom": {"secretKeyRef": {"name": "ws-appinsights", "key": "connectionString"}},
-    }
-    assert naming.data_collection_env("https://a/modeldata") == {
-        "name": contract.DATA_COLLECTION_BLOB_URL.env,
-        "value": "https://a/modeldata",
-    }
+def test_blob_csi_volume_uses_workload_identity_and_no_keys() -> None:
     volume = naming.blob_csi_volume("models", "acct1", "models", "cid", "rg-data")
     assert volume == {
         "name": "models",

@@ -24,6 +24,10 @@ from aksml import contract
 from aksml.azure import naming
 from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
+from aksml.plan.metadata import (
+    WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
+    WORKLOAD_IDENTITY_USE_LABEL,
+)
 
 Install = Callable[..., Recorder]
 WS = "aksml:index:AksWebservice"
@@ -100,11 +104,9 @@ def test_azure_section_creates_child_and_injects_identity_env_and_models(
     # ServiceAccount annotation and pod label
     sa = unwrap(_k8s(rec, "ServiceAccount").inputs)
     assert sa["metadata"]["name"] == "iris"
-    assert sa["metadata"]["annotations"][naming.SERVICE_ACCOUNT_CLIENT_ID_ANNOTATION] == (
-        UAI_CLIENT_ID
-    )
+    assert sa["metadata"]["annotations"][WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION] == (UAI_CLIENT_ID)
     template = _pod(rec)
-    assert template["metadata"]["labels"][naming.POD_USE_LABEL] == "true"
+    assert template["metadata"]["labels"][WORKLOAD_IDENTITY_USE_LABEL] == "true"
     pod = template["spec"]
     assert pod["serviceAccountName"] == "iris"
     scoring = next(c for c in pod["containers"] if c["name"] != "model")
@@ -199,7 +201,7 @@ def test_stack_provider_wins_over_cluster_credentials(azure_mocks: Install) -> N
             assert r.provider and "pulumi:providers:kubernetes::mine" in r.provider, r.name
     # no identity was asked for: no ServiceAccount annotation, no pod label
     assert rec.of_type("azure-native:managedidentity:UserAssignedIdentity") == []
-    assert naming.POD_USE_LABEL not in _pod(rec)["metadata"]["labels"]
+    assert WORKLOAD_IDENTITY_USE_LABEL not in _pod(rec)["metadata"]["labels"]
 
 
 def test_provider_from_credentials_can_be_turned_off(azure_mocks: Install) -> None:

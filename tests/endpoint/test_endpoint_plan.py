@@ -263,3 +263,28 @@ def test_weights_always_sum_to_100(names: list[str], data: st.DataObject) -> Non
     for weight, share in zip(weights, shares.values(), strict=True):
         assert abs(weight * 100 / total - share) <= 0.01 + 1e-9
     validate_object(copy.deepcopy(route(objs)))
+
+
+def test_versions_are_planned_as_services_not_patched() -> None:
+    """Each version is exactly ``plan_webservice`` of ``<endpoint>-<version>`` with the
+    endpoint's served name, keys Secret and labels, and no exposure of its own."""
+    from aksml.plan.endpoint import ENDPOINT_LABEL, VERSION_LABEL
+    from aksml.plan.webservice import ServiceOptions, plan_webservice
+
+    data = endpoint_input_from_args("abtest", ab_args(exposure="ingress", gateway=None))
+    objs = plan_endpoint(data)
+    for version in data.versions:
+        vname = version.spec.version_name
+        options = ServiceOptions(
+            served_name="abtest",
+            keys_secret="abtest-keys",
+            exposed=False,
+            labels={ENDPOINT_LABEL: "abtest", VERSION_LABEL: vname},
+        )
+        workload = version.workload.model_copy(update={"create_namespace": False})
+        alone = plan_webservice(f"abtest-{vname}", version.config, workload, options)
+        assert all(o in objs for o in alone)
+        kinds = {o["kind"] for o in alone}
+        assert "Secret" not in kinds and "Ingress" not in kinds and "HTTPRoute" not in kinds
+        service = next(o for o in alone if o["kind"] == "Service")
+        assert service["spec"]["type"] == "ClusterIP"

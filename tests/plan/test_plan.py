@@ -23,8 +23,8 @@ from aksml.plan import (
     service_uris,
     to_yaml,
 )
+from aksml.plan.pod import CONFIGMAP_LIMIT_BYTES
 from aksml.plan.units import cpu_quantity, memory_quantity
-from aksml.plan.webservice import CONFIGMAP_LIMIT_BYTES
 
 Objs = list[dict[str, Any]]
 

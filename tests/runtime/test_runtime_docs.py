@@ -28,7 +28,7 @@ def test_dockerfile_runtime_image() -> None:
     assert "FROM ${BASE_IMAGE} AS base" in text
     user = re.search(r"^USER (\d+):(\d+)$", final_stage, re.MULTILINE)
     assert user and int(user.group(1)) != 0 and int(user.group(2)) != 0
-    from aksml.plan.webservice import RUN_AS_USER
+    from aksml.plan.pod import RUN_AS_USER
 
     assert int(user.group(1)) == RUN_AS_USER  # the pod spec's runAsUser
     assert 'ENTRYPOINT ["aksml", "serve"]' in final_stage

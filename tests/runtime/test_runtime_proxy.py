@@ -160,7 +160,10 @@ def test_unreachable_upstream_is_not_ready(serve: Callable[..., Any]) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert httpx.get(server.url + "/-/ready").status_code == 503
-    assert httpx.get(server.url + "/").status_code == 200
+    # liveness: the kubelet sees a live process; a local client polling / is told "not yet"
+    kubelet = {"User-Agent": "kube-probe/1.30"}
+    assert httpx.get(server.url + "/", headers=kubelet).status_code == 200
+    assert httpx.get(server.url + "/").status_code == 503
     assert httpx.post(server.url + "/score", content=b"{}").status_code == 503
 
 

@@ -91,6 +91,7 @@ def test_invalid_config_is_one_line(script: Path, tmp_path: Path) -> None:
         ({"show_keys": "maybe"}, "expected true or false"),
         ({"auth_mode": "token"}, "token auth needs --token-issuer and --token-audience"),
         ({"port": "9090"}, "--port and --metrics-port must differ"),
+        ({"health_port": "5001"}, "--port and --health-port must differ"),
     ],
 )
 def test_invalid_settings(script: Path, flags: dict[str, str], message: str) -> None:
@@ -197,3 +198,49 @@ def test_observed_requests_relax_the_generation_0_gc_threshold() -> None:
         assert gc.get_threshold() == (100_000, 5, 5)
     finally:
         gc.set_threshold(*saved)
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"), [("true", True), ("1", True), ("false", False), ("notgood", False)]
+)
+def test_server_version_variable_is_lenient(script: Path, value: str, sent: bool) -> None:
+    """An invalid SERVER_VERSION_LOG_RESPONSE_ENABLED turns the header off (the reference's
+    reading) instead of stopping the server."""
+    env = {c.SERVER_VERSION_HEADER.env: value}
+    assert resolve_settings({"entry_script": str(script)}, env).server_version_header is sent
+
+
+@pytest.mark.parametrize(
+    ("env", "enabled", "connection_string"),
+    [
+        ({}, "false", None),
+        ({"AML_APP_INSIGHTS_ENABLED": "true"}, "false", None),  # no key
+        (
+            {"AML_APP_INSIGHTS_ENABLED": "true", "AML_APP_INSIGHTS_KEY": "not-a-uuid"},
+            "false",
+            None,
+        ),
+        (
+            {
+                "AML_APP_INSIGHTS_ENABLED": "true",
+                "AML_APP_INSIGHTS_KEY": "00000000-0000-0000-0000-00000000000a",
+            },
+            "true",
+            "InstrumentationKey=00000000-0000-0000-0000-00000000000a",
+        ),
+        (
+            {c.APP_INSIGHTS_CONNECTION_STRING_ENV: "InstrumentationKey=k"},
+            "true",
+            "InstrumentationKey=k",
+        ),
+    ],
+)
+def test_script_sees_app_insights_enabled_as_true_or_false(
+    env: dict[str, str], enabled: str, connection_string: str | None
+) -> None:
+    from aksml.cli.serve import _script_environment
+
+    environ = dict(env)
+    _script_environment(environ)
+    assert environ["AML_APP_INSIGHTS_ENABLED"] == enabled
+    assert environ.get(c.APP_INSIGHTS_CONNECTION_STRING_ENV) == connection_string

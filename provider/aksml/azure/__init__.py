@@ -7,8 +7,9 @@ a key-less blob model store, the ``modeldata`` container and workload identity.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from aksml._lazy import lazy_attribute
 
 _LAZY: dict[str, str] = {
     "AzureServiceResources": "aksml.azure.resources",
@@ -33,12 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aksml.azure' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 __all__ = [

@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Final
 from urllib.parse import quote
 
-from aksml import contract
 from aksml.errors import WebserviceException
+from aksml.plan.pod import BLOB_CSI_DRIVER
 
 # --- built-in Azure RBAC role definitions (the GUIDs are the same in every tenant) ---
 STORAGE_BLOB_DATA_READER: Final = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
@@ -29,11 +29,8 @@ the deploying principal on the model container so that ``storage.Blob`` can uplo
 # --- workload identity (https://azure.github.io/azure-workload-identity) ---
 WORKLOAD_IDENTITY_AUDIENCE: Final = "api://AzureADTokenExchange"
 """Audience of the projected service-account token that Entra ID exchanges for a token."""
-SERVICE_ACCOUNT_CLIENT_ID_ANNOTATION: Final = "azure.workload.identity/client-id"
-"""ServiceAccount annotation: the client id of the user-assigned identity the pod acts as."""
-POD_USE_LABEL: Final = "azure.workload.identity/use"
-"""Pod label that makes the workload-identity webhook inject the token volume and AZURE_* env."""
-POD_USE_LABEL_VALUE: Final = "true"
+# (the ServiceAccount annotation and the pod label are the plan's:
+# aksml.plan.metadata.WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION / WORKLOAD_IDENTITY_USE_LABEL)
 
 # --- storage ---
 DEFAULT_MODEL_CONTAINER: Final = "models"
@@ -41,9 +38,6 @@ DEFAULT_MODEL_CONTAINER: Final = "models"
 MODEL_DATA_CONTAINER: Final = "modeldata"
 """Blob container that receives collected model data (collect_model_data), as in AML v1."""
 PUBLIC_CLOUD_STORAGE_SUFFIX: Final = "core.windows.net"
-BLOB_CSI_DRIVER: Final = "blob.csi.azure.com"
-APP_INSIGHTS_SECRET_KEY: Final = "connectionString"
-"""Key of the connection string in the App Insights Kubernetes Secret."""
 
 _STORAGE_ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
 _CONTAINER_RE = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
@@ -145,11 +139,6 @@ def oidc_issuer(issuer_url: str | None) -> str:
     return issuer_url
 
 
-def app_insights_secret_name(service_name: str) -> str:
-    """Name of the Kubernetes Secret that holds the App Insights connection string."""
-    return f"{service_name}-appinsights"
-
-
 # --- blob layout for uploaded models ---
 @dataclass(frozen=True)
 class ModelBlob:
@@ -249,29 +238,6 @@ def decode_kubeconfig(encoded: str) -> str:
 
 
 # --- Kubernetes snippets (plain dicts for the plan) ---
-def service_account_annotations(client_id: str) -> dict[str, str]:
-    """Annotations of the pod's ServiceAccount for workload identity."""
-    return {SERVICE_ACCOUNT_CLIENT_ID_ANNOTATION: client_id}
-
-
-def pod_labels() -> dict[str, str]:
-    """Labels of the pod template that opt it in to workload identity."""
-    return {POD_USE_LABEL: POD_USE_LABEL_VALUE}
-
-
-def app_insights_env(secret_name: str) -> dict[str, object]:
-    """The runtime's App Insights connection-string variable, read from the Kubernetes Secret."""
-    return {
-        "name": contract.APP_INSIGHTS_CONNECTION_STRING_ENV,
-        "valueFrom": {"secretKeyRef": {"name": secret_name, "key": APP_INSIGHTS_SECRET_KEY}},
-    }
-
-
-def data_collection_env(url: str) -> dict[str, object]:
-    """The runtime's blob-sink variable for collected model data."""
-    return {"name": contract.DATA_COLLECTION_BLOB_URL.env, "value": url}
-
-
 def blob_csi_volume(
     volume_name: str,
     account_name: str,

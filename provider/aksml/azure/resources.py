@@ -1,5 +1,10 @@
 """``AzureServiceResources``: the Azure side of one scoring service, as a Pulumi component.
 
+The arguments are validated and resolved once (:mod:`aksml.azure.settings`), then each resource
+family is created by its module: :mod:`aksml.azure.identity` (workload identity, token-auth
+app), :mod:`aksml.azure.insights` (App Insights), :mod:`aksml.azure.blobs` (storage, models,
+collected data) and :mod:`aksml.azure.registry` (the image).
+
 What AML v1 created for an AKS web service on Azure (App Insights, the model download, the
 ``modeldata`` blobs) made passwordless: a user-assigned identity federated with the pod's
 service account (workload identity), data-plane roles scoped to single blob containers, and a
@@ -7,38 +12,25 @@ storage account without shared keys. Also builds the Kubernetes provider for the
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Required, Self, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import (
-    applicationinsights,
-    authorization,
-    containerregistry,
-    containerservice,
-    managedidentity,
-    operationalinsights,
-    storage,
-)
+from pulumi_azure_native import containerservice, managedidentity
 
-from aksml.azure import image as images
-from aksml.azure import naming
 from aksml.azure.args import (
     AzureImageArgs,
     AzureModelArgs,
     ImageSourceArgs,
     TokenAuthApplicationArgs,
 )
-from aksml.azure.cluster import (
-    ClusterRef,
-    cluster_from_id,
-    cluster_from_name,
-    cluster_from_resource,
-)
+from aksml.azure.blobs import data_container, model_store, storage_account
+from aksml.azure.cluster import ClusterRef
 from aksml.azure.cluster import kubernetes_provider as build_kubernetes_provider
-from aksml.errors import WebserviceException
-from aksml.plan.code import load_code
-from aksml.plan.settings import DEFAULT_IMAGE
+from aksml.azure.identity import token_application, workload_identity
+from aksml.azure.insights import app_insights
+from aksml.azure.registry import build_images
+from aksml.azure.settings import ServiceSettings
 
 TYPE_TOKEN = "aksml:index:AzureServiceResources"
 
@@ -116,283 +108,6 @@ class AzureServiceResourcesArgs(TypedDict, total=False):
     audience become the ``token_issuer`` and ``token_audience`` outputs."""
 
 
-class _Account:
-    """The storage account in use (created here or given by id)."""
-
-    def __init__(
-        self,
-        id: pulumi.Output[str],
-        name: pulumi.Output[str],
-        resource_group_name: pulumi.Output[str],
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.resource_group_name = resource_group_name
-
-
-def _grant(
-    resource_name: str,
-    principal_id: pulumi.Input[str],
-    role_guid: str,
-    account_id: pulumi.Output[str],
-    container_name: str,
-    principal_type: str,
-    opts: pulumi.ResourceOptions,
-) -> authorization.RoleAssignment:
-    """A role assignment of a built-in blob data role on one container."""
-    return authorization.RoleAssignment(
-        resource_name,
-        principal_id=principal_id,
-        principal_type=principal_type,
-        role_definition_id=account_id.apply(
-            lambda i: naming.role_definition_id(naming.subscription_of(i), role_guid)
-        ),
-        scope=account_id.apply(lambda i: naming.container_scope(i, container_name)),
-        opts=opts,
-    )
-
-
-class _ImageBuild:
-    """One image to build: its context, generated Dockerfile, repository and content tag."""
-
-    def __init__(self, source: ImageSourceArgs, repository: str) -> None:
-        self.source_directory = source["source_directory"]
-        entry, bundle = load_code(source["entry_script"], self.source_directory)
-        self.dockerfile = images.dockerfile(
-            images.ImageRecipe(
-                base_image=source.get("base_image", DEFAULT_IMAGE),
-                directory_name=bundle.directory_name,
-                entry_script=entry,
-                pip_requirements=tuple(source.get("pip_requirements", ())),
-                index_url=source.get("index_url"),
-            )
-        )
-        self.tag = images.content_tag(self.dockerfile, bundle.files)
-        """Content tag: changes exactly when the Dockerfile or a source file changes."""
-        self.repository = images.validate_repository(repository)
-
-
-class _ImagePlan:
-    """The image build, decided from the args alone: the Dockerfiles, tags and registry."""
-
-    def __init__(
-        self,
-        name: str,
-        args: AzureImageArgs,
-        source: ImageSourceArgs | None,
-        sources: Mapping[str, ImageSourceArgs] | None,
-        has_cluster: bool,
-    ) -> None:
-        self.args = args
-        if (source is None) == (sources is None):
-            raise WebserviceException(
-                "Error, the image build needs image_source (one image) or image_sources "
-                "(several), not both or neither."
-            )
-        repository = args.get("repository", name.lower())
-        given: dict[str | None, ImageSourceArgs] = {None: source} if source is not None else {}
-        for source_key, value in (sources or {}).items():
-            given[source_key] = value
-        if not given:
-            raise WebserviceException("Error, image_sources is empty.")
-        self.builds: dict[str | None, _ImageBuild] = {}
-        """The images by key (None: the single ``image_source``)."""
-        for key, entry in given.items():
-            fields: Mapping[str, Any] = entry
-            missing = [k for k in ("source_directory", "entry_script") if not fields.get(k)]
-            if missing:
-                where = "image_source" if key is None else f"image_sources[{key!r}]"
-                raise WebserviceException(
-                    f"Error, the image build needs {where} {' and '.join(missing)}."
-                )
-            self.builds[key] = _ImageBuild(
-                entry, repository if key is None else f"{repository}/{key}"
-            )
-        self.push_credentials = images.push_credentials(args.get("push_credentials", "admin"))
-        import pulumi_docker_build as docker_build  # the 'azure' extra
-
-        chosen = images.platforms(args.get("platforms"))
-        try:
-            self.platforms = [docker_build.Platform(p) for p in chosen]
-        except ValueError:
-            raise WebserviceException(
-                f"Unsupported platforms {chosen}: use e.g. linux/amd64 or linux/arm64."
-            ) from None
-        self.sku = args.get("registry_sku", "Basic")
-        if self.sku not in {"Basic", "Standard", "Premium"}:
-            raise WebserviceException(
-                f"Invalid registry_sku {self.sku!r}: use Basic, Standard or Premium."
-            )
-        self.registry_name = images.validate_registry_name(
-            args.get(
-                "registry_name",
-                images.registry_name(name, f"{pulumi.get_project()}/{pulumi.get_stack()}"),
-            )
-        )
-        self.grant_acr_pull = bool(args.get("grant_acr_pull", True))
-        if self.grant_acr_pull and not has_cluster:
-            raise WebserviceException(
-                "Granting AcrPull needs the AKS cluster (its kubelet identity): set "
-                "compute_target_name, cluster_id or cluster, or grant_acr_pull to false."
-            )
-
-
-def _subject(namespace: pulumi.Input[str], service_account: str) -> pulumi.Output[str]:
-    """The federated subject of ``service_account`` in ``namespace``."""
-    return pulumi.Output.from_input(namespace).apply(
-        lambda ns: naming.federated_subject(ns, service_account)
-    )
-
-
-def _image_tag(server: pulumi.Output[str], repository: str, tag: str) -> pulumi.Output[str]:
-    """The fully qualified tag once the registry's login server is known."""
-    return server.apply(lambda s: images.image_tag(s, repository, tag))
-
-
-def _registry_username(result: containerregistry.ListRegistryCredentialsResult) -> str:
-    if not result.username:
-        raise WebserviceException("The container registry returned no admin user name.")
-    return result.username
-
-
-def _registry_password(result: containerregistry.ListRegistryCredentialsResult) -> str:
-    for entry in result.passwords or []:
-        if entry.value:
-            return entry.value
-    raise WebserviceException(
-        "The container registry returned no admin password: enable its admin user or use "
-        "push_credentials 'docker'."
-    )
-
-
-class _Plan:
-    """What to create, decided from the args alone (validation happens here, before any child)."""
-
-    def __init__(self, name: str, args: AzureServiceResourcesArgs) -> None:
-        self.name = name
-        self.args = args
-        self.app_insights = bool(args.get("enable_app_insights", False))
-        self.app_insights_secret = self.app_insights and bool(
-            args.get("create_app_insights_secret", True)
-        )
-        self.collect_model_data = bool(args.get("collect_model_data", False))
-        self.grant_deployer = bool(args.get("grant_deployer_blob_access", True))
-        self.deployer_principal_type = args.get("deployer_principal_type", "User")
-        if self.deployer_principal_type not in {"User", "ServicePrincipal", "Group"}:
-            raise WebserviceException(
-                f"Invalid deployer_principal_type {self.deployer_principal_type!r}: use User, "
-                "ServicePrincipal or Group."
-            )
-        self.model_container_name = naming.validate_container_name(
-            args.get("model_container_name", naming.DEFAULT_MODEL_CONTAINER)
-        )
-        if self.model_container_name == naming.MODEL_DATA_CONTAINER:
-            raise WebserviceException(
-                f"model_container_name must differ from {naming.MODEL_DATA_CONTAINER!r}: the pods "
-                "may only write to the data container."
-            )
-        self.blobs = [
-            blob
-            for model in args.get("models", [])
-            for blob in naming.model_blobs(model["name"], model.get("version", 1), model["path"])
-        ]
-        naming.check_unique_blob_names(self.blobs)
-        self.needs_storage = bool(self.blobs) or self.collect_model_data
-        self.needs_identity = self.needs_storage or bool(
-            args.get("workload_identity_enabled", False)
-        )
-        self.app_insights_secret_name = args.get(
-            "app_insights_secret_name", naming.app_insights_secret_name(name)
-        )
-        self.federated_service_accounts = list(args.get("federated_service_accounts", []))
-        if len(set(self.federated_service_accounts)) != len(self.federated_service_accounts):
-            raise WebserviceException("federated_service_accounts lists an account twice.")
-        if len(self.federated_service_accounts) > 19:
-            raise WebserviceException(
-                "An identity trusts at most 20 federated credentials: give at most 19 "
-                "federated_service_accounts."
-            )
-        self.storage_account_name = naming.validate_storage_account_name(
-            args.get(
-                "storage_account_name",
-                naming.storage_account_name(name, f"{pulumi.get_project()}/{pulumi.get_stack()}"),
-            )
-        )
-        existing = args.get("storage_account_id")
-        account: str | None = self.storage_account_name
-        if existing is not None:
-            account = naming.resource_name_of(existing) if isinstance(existing, str) else None
-        self.model_container_url: str | None = (
-            naming.container_url(account, self.model_container_name)
-            if account is not None and self.blobs
-            else None
-        )
-        """The model container's URL when known before deployment (plain account name)."""
-        given = [k for k in ("cluster", "cluster_id", "compute_target_name") if k in args]
-        has_cluster = bool(given)
-        if len(given) > 1:
-            raise WebserviceException(
-                f"Give one of cluster, cluster_id and compute_target_name, not {given}."
-            )
-        if self.needs_identity:
-            if not has_cluster:
-                raise WebserviceException(
-                    "Workload identity (models, collect_model_data) needs the AKS cluster's OIDC "
-                    "issuer: set compute_target_name, cluster_id or cluster."
-                )
-            missing = [k for k in ("namespace", "service_account_name") if k not in args]
-            if missing:
-                raise WebserviceException(
-                    f"Workload identity needs {' and '.join(missing)} (the federated subject)."
-                )
-        self.image = (
-            _ImagePlan(
-                name,
-                args["image"],
-                args.get("image_source"),
-                args.get("image_sources"),
-                has_cluster,
-            )
-            if "image" in args
-            else None
-        )
-        self.token_app = args.get("token_auth_application")
-        if self.token_app is not None:
-            naming.validate_identifier_uri(
-                self.token_app.get("identifier_uri", naming.default_identifier_uri(name))
-            )
-        if self.app_insights_secret and "namespace" not in args:
-            raise WebserviceException(
-                "enable_app_insights needs namespace (for the connection-string Secret)."
-            )
-
-    @classmethod
-    def from_args(cls, name: str, args: AzureServiceResourcesArgs) -> Self:
-        """Validate ``args`` and decide which resources to create."""
-        if "resource_group_name" not in args:
-            raise WebserviceException("resource_group_name is required for Azure resources.")
-        return cls(name, args)
-
-    def cluster(
-        self, default_resource_group: pulumi.Input[str], parent: pulumi.Resource
-    ) -> ClusterRef | None:
-        """The cluster reference, or None when neither cluster nor compute_target_name is set."""
-        given = self.args.get("cluster")
-        if given is not None:
-            return cluster_from_resource(given)
-        invoke_opts = pulumi.InvokeOutputOptions(parent=parent)
-        if "cluster_id" in self.args:
-            return cluster_from_id(self.args["cluster_id"], invoke_opts)
-        target = self.args.get("compute_target_name")
-        if target is None:
-            return None
-        return cluster_from_name(
-            target,
-            self.args.get("cluster_resource_group_name", default_resource_group),
-            invoke_opts,
-        )
-
-
 class AzureServiceResources(pulumi.ComponentResource):
     """Azure resources of one scoring service: Kubernetes provider for an AKS cluster, App
     Insights, a key-less blob model store, a ``modeldata`` container and workload identity."""
@@ -449,32 +164,59 @@ class AzureServiceResources(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(TYPE_TOKEN, name, {}, opts)
-        plan = _Plan.from_args(name, args)
-        self.planned_model_container_url = plan.model_container_url
-        self.has_identity = plan.needs_identity
-        """A workload identity is created (``client_id`` is set)."""
-        self.has_app_insights = plan.app_insights
-        """App Insights is created (``app_insights_connection_string`` is set)."""
-        self.has_data_container = plan.collect_model_data
-        """The modeldata container is created (``data_collection_blob_url`` is set)."""
+        settings = ServiceSettings.from_args(name, args)
+        self.planned_model_container_url = settings.model_container_url
         """The model container's URL when already known at construction (it is whenever the
         storage account is created here or given by a plain resource id); None otherwise."""
-        child = pulumi.ResourceOptions(parent=self)
-        rg = args["resource_group_name"]
-        location = args.get("location")
-        tags = dict(args.get("tags", {}))
+        self.has_identity = settings.needs_identity
+        """A workload identity is created (``client_id`` is set)."""
+        self.has_app_insights = settings.app_insights
+        """App Insights is created (``app_insights_connection_string`` is set)."""
+        self.has_data_container = settings.collect_model_data
+        """The modeldata container is created (``data_collection_blob_url`` is set)."""
         none: pulumi.Output[Any] = pulumi.Output.from_input(None)
+        cluster = self._cluster(name, settings)
+        identity = None
+        if settings.needs_identity:
+            assert cluster is not None  # checked by ServiceSettings
+            identity = workload_identity(name, settings, cluster, self)
+        self.client_id = identity.client_id if identity is not None else none
+        self.principal_id = identity.principal_id if identity is not None else none
+        self.tenant_id = identity.tenant_id if identity is not None else none
+        insights = None
+        if settings.app_insights:
+            k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider)
+            insights = app_insights(name, settings, self, k8s_opts)
+        self.app_insights_connection_string = insights.connection_string if insights else none
+        self.app_insights_secret_name = insights.secret_name if insights else none
+        self._storage(name, settings, identity)
+        built = build_images(name, settings, cluster, self) if settings.image else None
+        self.image_ref = built.ref if built else none
+        self.image_refs = built.refs if built else pulumi.Output.from_input({})
+        self.registry_login_server = built.login_server if built else none
+        self.registry_id = built.registry_id if built else none
+        token = (
+            token_application(name, settings.token_app, self)
+            if settings.token_app is not None
+            else None
+        )
+        self.token_issuer = token.issuer if token else none
+        self.token_audience = token.audience if token else none
+        self.token_application_client_id = token.client_id if token else none
+        self.register_outputs({key: getattr(self, key) for key in _OUTPUTS})
 
-        # --- cluster and Kubernetes provider (looked up only when something needs it) ---
-        build_provider = bool(args.get("kubernetes_provider_enabled", True)) and (
+    def _cluster(self, name: str, settings: ServiceSettings) -> ClusterRef | None:
+        """The cluster (looked up only when something needs it) and its Kubernetes provider."""
+        none: pulumi.Output[Any] = pulumi.Output.from_input(None)
+        build_provider = bool(settings.args.get("kubernetes_provider_enabled", True)) and (
             self.get_provider("kubernetes::Provider") is None
         )
         needs_cluster = (
             build_provider
-            or plan.needs_identity
-            or (plan.image is not None and plan.image.grant_acr_pull)
+            or settings.needs_identity
+            or (settings.image is not None and settings.image.grant_acr_pull)
         )
-        cluster = plan.cluster(rg, self) if needs_cluster else None
+        cluster = settings.cluster(settings.resource_group_name, self) if needs_cluster else None
         self.kubernetes_provider = None
         if cluster is not None and build_provider:
             self.kubernetes_provider = build_kubernetes_provider(
@@ -482,362 +224,56 @@ class AzureServiceResources(pulumi.ComponentResource):
             )
         self.cluster_id = cluster.id if cluster is not None else none
         self.oidc_issuer_url = cluster.oidc_issuer_url if cluster is not None else none
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider)
+        return cluster
 
-        # --- workload identity ---
-        identity: managedidentity.UserAssignedIdentity | None = None
-        if plan.needs_identity:
-            assert cluster is not None  # checked by _Plan
-            identity = managedidentity.UserAssignedIdentity(
-                f"{name}-identity", resource_group_name=rg, location=location, tags=tags, opts=child
-            )
-            previous = managedidentity.FederatedIdentityCredential(
-                f"{name}-federated",
-                resource_group_name=rg,
-                resource_name_=identity.name,
-                issuer=cluster.oidc_issuer_url,
-                subject=pulumi.Output.all(args["namespace"], args["service_account_name"]).apply(
-                    lambda ns_sa: naming.federated_subject(ns_sa[0], ns_sa[1])
-                ),
-                audiences=[naming.WORKLOAD_IDENTITY_AUDIENCE],
-                opts=child,
-            )
-            # Azure refuses concurrent credential writes on one identity (409): one at a time
-            for subject_account in plan.federated_service_accounts:
-                previous = managedidentity.FederatedIdentityCredential(
-                    f"{name}-federated-{subject_account}",
-                    resource_group_name=rg,
-                    resource_name_=identity.name,
-                    issuer=cluster.oidc_issuer_url,
-                    subject=_subject(args["namespace"], subject_account),
-                    audiences=[naming.WORKLOAD_IDENTITY_AUDIENCE],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
-                )
-        self.client_id = identity.client_id if identity is not None else none
-        self.principal_id = identity.principal_id if identity is not None else none
-        self.tenant_id = identity.tenant_id if identity is not None else none
-
-        # --- App Insights ---
-        self.app_insights_connection_string = none
-        self.app_insights_secret_name = none
-        if plan.app_insights:
-            workspace_id = args.get("log_analytics_workspace_id")
-            if workspace_id is None:
-                workspace_id = operationalinsights.Workspace(
-                    f"{name}-logs",
-                    resource_group_name=rg,
-                    location=location,
-                    sku={"name": "PerGB2018"},
-                    retention_in_days=30,
-                    tags=tags,
-                    opts=child,
-                ).id
-            component = applicationinsights.Component(
-                f"{name}-appinsights",
-                resource_group_name=rg,
-                location=location,
-                kind="web",
-                application_type="web",
-                ingestion_mode="LogAnalytics",
-                workspace_resource_id=workspace_id,
-                tags=tags,
-                opts=child,
-            )
-            connection_string: pulumi.Output[str] = pulumi.Output.secret(
-                component.connection_string
-            )
-            self.app_insights_connection_string = connection_string
-            if plan.app_insights_secret:
-                secret = k8s.core.v1.Secret(
-                    f"{name}-appinsights",
-                    metadata={
-                        "name": plan.app_insights_secret_name,
-                        "namespace": args["namespace"],
-                    },
-                    type="Opaque",
-                    string_data={naming.APP_INSIGHTS_SECRET_KEY: connection_string},
-                    opts=k8s_opts,
-                )
-                self.app_insights_secret_name = secret.metadata.apply(lambda m: m.name)
-
-        # --- storage: models and collected data ---
+    def _storage(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        identity: managedidentity.UserAssignedIdentity | None,
+    ) -> None:
+        """Models and collected data: the account, the model store, the modeldata container."""
+        none: pulumi.Output[Any] = pulumi.Output.from_input(None)
         self.storage_account_name = none
         self.storage_resource_group_name = none
         self.model_container_url = none
         self.model_blob_urls = pulumi.Output.from_input({})
         self.model_volume = none
         self.data_collection_blob_url = none
-        if plan.needs_storage:
-            assert identity is not None  # storage implies identity (_Plan)
-            account = self._storage_account(name, plan, args, tags, child)
-            self.storage_account_name = account.name
-            self.storage_resource_group_name = account.resource_group_name
-            if plan.blobs:
-                self._model_store(name, plan, account, identity, child)
-            if plan.collect_model_data:
-                container = storage.BlobContainer(
-                    f"{name}-modeldata",
-                    account_name=account.name,
-                    resource_group_name=account.resource_group_name,
-                    container_name=naming.MODEL_DATA_CONTAINER,
-                    public_access=storage.PublicAccess.NONE,
-                    opts=child,
-                )
-                _grant(
-                    f"{name}-modeldata-contributor",
-                    identity.principal_id,
-                    naming.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                    account.id,
-                    naming.MODEL_DATA_CONTAINER,
-                    "ServicePrincipal",
-                    pulumi.ResourceOptions(parent=self, depends_on=[container]),
-                )
-                self.data_collection_blob_url = account.name.apply(
-                    lambda a: naming.container_url(a, naming.MODEL_DATA_CONTAINER)
-                )
+        if not settings.needs_storage:
+            return
+        assert identity is not None  # storage implies identity (ServiceSettings)
+        account = storage_account(name, settings, self)
+        self.storage_account_name = account.name
+        self.storage_resource_group_name = account.resource_group_name
+        if settings.blobs:
+            store = model_store(name, settings, account, identity, self)
+            self.model_container_url = store.container_url
+            self.model_blob_urls = store.blob_urls
+            self.model_volume = store.volume
+        if settings.collect_model_data:
+            self.data_collection_blob_url = data_container(name, account, identity, self)
 
-        # --- the service image(s) ---
-        self.image_ref = none
-        self.image_refs = pulumi.Output.from_input({})
-        self.registry_login_server = none
-        self.registry_id = none
-        if plan.image is not None:
-            self._image(name, plan.image, args, tags, cluster)
 
-        # --- token auth: an Entra ID app registration ---
-        self.token_issuer = none
-        self.token_audience = none
-        self.token_application_client_id = none
-        if plan.token_app is not None:
-            self._token_application(name, plan.token_app)
-
-        self.register_outputs(
-            {
-                "cluster_id": self.cluster_id,
-                "oidc_issuer_url": self.oidc_issuer_url,
-                "client_id": self.client_id,
-                "principal_id": self.principal_id,
-                "tenant_id": self.tenant_id,
-                "app_insights_connection_string": self.app_insights_connection_string,
-                "app_insights_secret_name": self.app_insights_secret_name,
-                "storage_account_name": self.storage_account_name,
-                "storage_resource_group_name": self.storage_resource_group_name,
-                "model_container_url": self.model_container_url,
-                "model_blob_urls": self.model_blob_urls,
-                "model_volume": self.model_volume,
-                "data_collection_blob_url": self.data_collection_blob_url,
-                "image_ref": self.image_ref,
-                "image_refs": self.image_refs,
-                "registry_login_server": self.registry_login_server,
-                "registry_id": self.registry_id,
-                "token_issuer": self.token_issuer,
-                "token_audience": self.token_audience,
-                "token_application_client_id": self.token_application_client_id,
-            }
-        )
-
-    def _image(
-        self,
-        name: str,
-        plan: _ImagePlan,
-        args: AzureServiceResourcesArgs,
-        tags: dict[str, str],
-        cluster: ClusterRef | None,
-    ) -> None:
-        import pulumi_docker_build as docker_build  # the 'azure' extra
-
-        child = pulumi.ResourceOptions(parent=self)
-        existing = plan.args.get("registry_id")
-        after: list[pulumi.Resource] = []
-        if existing is not None:
-            registry_id = pulumi.Output.from_input(existing)
-            registry_name = registry_id.apply(naming.resource_name_of)
-            registry_group = registry_id.apply(naming.resource_group_of)
-            server = registry_name.apply(images.login_server)
-        else:
-            registry = containerregistry.Registry(
-                f"{name}-acr",
-                registry_name=plan.registry_name,
-                resource_group_name=args["resource_group_name"],
-                location=args.get("location"),
-                sku={"name": plan.sku},
-                admin_user_enabled=plan.push_credentials == "admin",
-                tags=tags,
-                opts=child,
-            )
-            after.append(registry)
-            registry_id = registry.id
-            registry_name = registry.name  # waits for the registry before listing credentials
-            registry_group = pulumi.Output.from_input(args["resource_group_name"])
-            server = registry.login_server
-        registries: list[docker_build.RegistryArgsDict] | None = None
-        if plan.push_credentials == "admin":
-            credentials = containerregistry.list_registry_credentials_output(
-                registry_name=registry_name,
-                resource_group_name=registry_group,
-                opts=pulumi.InvokeOutputOptions(parent=self),
-            )
-            registries = [
-                {
-                    "address": server,
-                    "username": credentials.apply(_registry_username),
-                    "password": pulumi.Output.secret(credentials.apply(_registry_password)),
-                }
-            ]
-        refs: dict[str | None, pulumi.Output[str]] = {}
-        for key, build in plan.builds.items():
-            repository, tag = build.repository, build.tag
-            refs[key] = docker_build.Image(
-                f"{name}-image" if key is None else f"{name}-image-{key}",
-                context={"location": build.source_directory},
-                dockerfile={"inline": build.dockerfile},
-                platforms=plan.platforms,
-                push=True,
-                build_on_preview=False,
-                registries=registries,
-                tags=[_image_tag(server, repository, tag)],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-            ).ref
-        if plan.grant_acr_pull:
-            assert cluster is not None  # checked by _ImagePlan
-            authorization.RoleAssignment(
-                f"{name}-acr-pull",
-                principal_id=cluster.kubelet_object_id(),
-                principal_type="ServicePrincipal",
-                role_definition_id=registry_id.apply(
-                    lambda i: naming.role_definition_id(naming.subscription_of(i), images.ACR_PULL)
-                ),
-                scope=registry_id,
-                opts=child,
-            )
-        none: pulumi.Output[Any] = pulumi.Output.from_input(None)
-        self.image_ref = refs.get(None, none)
-        keyed = {k: v for k, v in refs.items() if k is not None}
-        self.image_refs = pulumi.Output.all(**keyed) if keyed else pulumi.Output.from_input({})
-        self.registry_login_server = server
-        self.registry_id = registry_id
-
-    def _token_application(self, name: str, app_args: TokenAuthApplicationArgs) -> None:
-        import pulumi_azuread as azuread  # the 'azure' extra
-
-        identifier_uri = app_args.get("identifier_uri", naming.default_identifier_uri(name))
-        application = azuread.Application(
-            f"{name}-app",
-            display_name=app_args.get("display_name", name),
-            identifier_uris=[identifier_uri],
-            sign_in_audience="AzureADMyOrg",
-            api={"requested_access_token_version": 2},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        tenant: pulumi.Input[str] | None = app_args.get("tenant_id")
-        if tenant is None:
-            tenant = authorization.get_client_config_output(
-                opts=pulumi.InvokeOutputOptions(parent=self)
-            ).tenant_id
-        self.token_issuer = pulumi.Output.from_input(tenant).apply(naming.entra_issuer)
-        self.token_audience = application.client_id.apply(
-            lambda client_id: f"{client_id},{identifier_uri}"
-        )
-        self.token_application_client_id = application.client_id
-
-    def _storage_account(
-        self,
-        name: str,
-        plan: _Plan,
-        args: AzureServiceResourcesArgs,
-        tags: dict[str, str],
-        child: pulumi.ResourceOptions,
-    ) -> _Account:
-        existing = args.get("storage_account_id")
-        if existing is not None:
-            account_id = pulumi.Output.from_input(existing)
-            return _Account(
-                id=account_id,
-                name=account_id.apply(naming.resource_name_of),
-                resource_group_name=account_id.apply(naming.resource_group_of),
-            )
-        account = storage.StorageAccount(
-            f"{name}-storage",
-            account_name=plan.storage_account_name,
-            resource_group_name=args["resource_group_name"],
-            location=args.get("location"),
-            kind="StorageV2",
-            sku={"name": "Standard_LRS"},
-            allow_shared_key_access=False,
-            allow_blob_public_access=False,
-            default_to_o_auth_authentication=True,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            tags=tags,
-            opts=child,
-        )
-        return _Account(
-            id=account.id,
-            name=pulumi.Output.from_input(plan.storage_account_name),
-            resource_group_name=pulumi.Output.from_input(args["resource_group_name"]),
-        )
-
-    def _model_store(
-        self,
-        name: str,
-        plan: _Plan,
-        account: _Account,
-        identity: managedidentity.UserAssignedIdentity,
-        child: pulumi.ResourceOptions,
-    ) -> None:
-        container_name = plan.model_container_name
-        container = storage.BlobContainer(
-            f"{name}-models",
-            account_name=account.name,
-            resource_group_name=account.resource_group_name,
-            container_name=container_name,
-            public_access=storage.PublicAccess.NONE,
-            opts=child,
-        )
-        after_container = pulumi.ResourceOptions(parent=self, depends_on=[container])
-        _grant(
-            f"{name}-models-reader",
-            identity.principal_id,
-            naming.STORAGE_BLOB_DATA_READER,
-            account.id,
-            container_name,
-            "ServicePrincipal",
-            after_container,
-        )
-        upload_deps: list[pulumi.Resource] = [container]
-        if plan.grant_deployer:
-            deployer = authorization.get_client_config_output(
-                opts=pulumi.InvokeOutputOptions(parent=self)
-            )
-            upload_deps.append(
-                _grant(
-                    f"{name}-deployer-models-contributor",
-                    deployer.object_id,
-                    naming.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                    account.id,
-                    container_name,
-                    plan.deployer_principal_type,
-                    after_container,
-                )
-            )
-        for blob in plan.blobs:
-            storage.Blob(
-                naming.blob_child_name(name, blob.blob_name),
-                account_name=account.name,
-                resource_group_name=account.resource_group_name,
-                container_name=container_name,
-                blob_name=blob.blob_name,
-                type=storage.BlobType.BLOCK,
-                source=pulumi.FileAsset(str(blob.source)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=upload_deps),
-            )
-        blob_names = [b.blob_name for b in plan.blobs]
-        self.model_container_url = account.name.apply(
-            lambda a: naming.container_url(a, container_name)
-        )
-        self.model_blob_urls = account.name.apply(
-            lambda a: {b: naming.blob_url(a, container_name, b) for b in blob_names}
-        )
-        self.model_volume = pulumi.Output.all(
-            account.name, account.resource_group_name, identity.client_id
-        ).apply(lambda v: naming.blob_csi_volume("azure-models", v[0], container_name, v[2], v[1]))
+_OUTPUTS = (
+    "cluster_id",
+    "oidc_issuer_url",
+    "client_id",
+    "principal_id",
+    "tenant_id",
+    "app_insights_connection_string",
+    "app_insights_secret_name",
+    "storage_account_name",
+    "storage_resource_group_name",
+    "model_container_url",
+    "model_blob_urls",
+    "model_volume",
+    "data_collection_blob_url",
+    "image_ref",
+    "image_refs",
+    "registry_login_server",
+    "registry_id",
+    "token_issuer",
+    "token_audience",
+    "token_application_client_id",
+)

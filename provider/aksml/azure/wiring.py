@@ -5,8 +5,9 @@ files, and the Kubernetes provider for the cluster."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -15,10 +16,13 @@ from aksml.azure.args import AzureArgs, AzureModelArgs, ImageSourceArgs, TokenAu
 from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesArgs
 from aksml.errors import WebserviceException
 from aksml.plan import placeholder
-from aksml.plan.inputs import environment_spec, v1_configuration
+from aksml.plan.inputs import environment_spec
+from aksml.plan.metadata import namespace_of
 from aksml.plan.settings import DEFAULT_IMAGE
-from aksml.plan.webservice import namespace_of
-from aksml.v1.names import validate_service_name
+from aksml.v1.resolved import ResolvedServiceConfig
+
+if TYPE_CHECKING:
+    from aksml.plan.endpoint import EndpointConfigurations
 
 _PASSED_THROUGH = (
     "resource_group_name",
@@ -41,18 +45,18 @@ def attach_azure(
     azure: AzureArgs,
     plain: dict[str, Any],
     deferred: dict[str, pulumi.Output[Any]],
+    resolved: ResolvedServiceConfig,
 ) -> tuple[AzureServiceResources, pulumi.ResourceOptions]:
     """Create ``<name>-azure`` and point the service's arguments at it.
 
     ``plain``/``deferred`` are the webservice's arguments after placeholder substitution; they
-    are updated in place. Returns the child and the options every Kubernetes child of the
-    service must use (the cluster's provider unless the stack passed one, and a dependency
+    are updated in place (workload arguments only: ``resolved``, the service's validated v1
+    configuration, stays valid). Returns the child and the options every Kubernetes child of
+    the service must use (the cluster's provider unless the stack passed one, and a dependency
     on the Azure resources so pods start after their identity, roles and blobs exist).
     """
     if "resource_group_name" not in azure:
         raise WebserviceException("Error, azure.resource_group_name is required.")
-    validate_service_name(name)  # before any Azure resource is registered
-    resolved = v1_configuration(plain).resolve()
     namespace = namespace_of(resolved)
     service_account = plain.get("service_account_name") or name
     if isinstance(service_account, str) and service_account.startswith("${aksml:"):
@@ -147,29 +151,18 @@ def attach_azure_endpoint(
     azure: AzureArgs,
     plain: dict[str, Any],
     deferred: dict[str, pulumi.Output[Any]],
+    data: EndpointConfigurations,
 ) -> tuple[AzureServiceResources, pulumi.ResourceOptions]:
     """``attach_azure`` for an ``AksEndpoint``: one ``<name>-azure`` shared by every version
     (one identity trusted by each version's service account, one App Insights, one storage
-    account with the uploaded models and the ``modeldata`` container)."""
-    from aksml.plan.endpoint import endpoint_input_from_args, version_object_name
-
+    account with the uploaded models and the ``modeldata`` container). ``data`` is the
+    endpoint's validated configuration (checked before any Azure resource is registered)."""
     if "resource_group_name" not in azure:
         raise WebserviceException("Error, azure.resource_group_name is required.")
-    data = endpoint_input_from_args(name, plain)  # validates before any Azure resource
     versions: list[dict[str, Any]] = [dict(v) for v in plain["versions"]]
     plain["versions"] = versions
     names = [v.spec.version_name for v in data.versions]
-    sources: dict[str, ImageSourceArgs] = {}
-    if "image" in azure:
-        # one image per version that ships its own code; versions with an image keep it
-        for index, version in enumerate(versions):
-            if version.get("source_directory"):
-                sources[names[index]] = _image_source(version)
-        if not sources:
-            raise WebserviceException(
-                "Error, azure.image needs at least one version with entry_script and "
-                "source_directory."
-            )
+    sources = _endpoint_image_sources(azure, versions, names)
     uploads = azure.get("models", [])
     for model in uploads:
         unknown = sorted(set(model.get("versions", [])) - set(names))
@@ -186,18 +179,7 @@ def attach_azure_endpoint(
     wants_identity = (
         bool(uploads) or bool(collects) or azure.get("workload_identity_enabled", False)
     )
-    accounts: list[str] = []
-    for index, version in enumerate(versions):
-        if wants_identity and version.get("workload_identity_client_id"):
-            raise WebserviceException(
-                f"Error, version {names[index]!r}: give either workload_identity_client_id or "
-                "the azure section's identity, not both."
-            )
-        account = version.get("service_account_name") or version_object_name(name, names[index])
-        if not isinstance(account, str) or account.startswith("${aksml:"):
-            raise WebserviceException("Error, service_account_name must be a plain value.")
-        if account not in accounts:
-            accounts.append(account)
+    accounts = _endpoint_service_accounts(name, versions, names, wants_identity)
     first = data.versions[0].config
     args: AzureServiceResourcesArgs = {
         "resource_group_name": azure["resource_group_name"],
@@ -219,6 +201,60 @@ def attach_azure_endpoint(
             for model in uploads
         ]
     resources = AzureServiceResources(f"{name}-azure", args, pulumi.ResourceOptions(parent=parent))
+    _fill_endpoint_versions(resources, versions, names, sources, collects, deferred)
+    _fill_shared(azure, resources, plain, deferred)
+    if uploads:
+        _add_uploaded_models(resources, uploads, versions, names)
+    return resources, _k8s_options(parent, resources)
+
+
+def _endpoint_image_sources(
+    azure: AzureArgs, versions: list[dict[str, Any]], names: list[str]
+) -> dict[str, ImageSourceArgs]:
+    """One image per version that ships its own code; versions with an image keep it."""
+    sources: dict[str, ImageSourceArgs] = {}
+    if "image" in azure:
+        for index, version in enumerate(versions):
+            if version.get("source_directory"):
+                sources[names[index]] = _image_source(version)
+        if not sources:
+            raise WebserviceException(
+                "Error, azure.image needs at least one version with entry_script and "
+                "source_directory."
+            )
+    return sources
+
+
+def _endpoint_service_accounts(
+    name: str, versions: list[dict[str, Any]], names: list[str], wants_identity: bool
+) -> list[str]:
+    """The versions' service accounts (each trusted by the shared identity), in order."""
+    from aksml.plan.endpoint import version_object_name
+
+    accounts: list[str] = []
+    for index, version in enumerate(versions):
+        if wants_identity and version.get("workload_identity_client_id"):
+            raise WebserviceException(
+                f"Error, version {names[index]!r}: give either workload_identity_client_id or "
+                "the azure section's identity, not both."
+            )
+        account = version.get("service_account_name") or version_object_name(name, names[index])
+        if not isinstance(account, str) or account.startswith("${aksml:"):
+            raise WebserviceException("Error, service_account_name must be a plain value.")
+        if account not in accounts:
+            accounts.append(account)
+    return accounts
+
+
+def _fill_endpoint_versions(
+    resources: AzureServiceResources,
+    versions: list[dict[str, Any]],
+    names: list[str],
+    sources: dict[str, ImageSourceArgs],
+    collects: list[int],
+    deferred: dict[str, pulumi.Output[Any]],
+) -> None:
+    """Point each version's image, identity and data sink at the Azure outputs."""
 
     def version_defer(index: int, key: str, value: pulumi.Output[Any]) -> None:
         token = placeholder(f"versions.{index}.{key}")
@@ -235,29 +271,21 @@ def attach_azure_endpoint(
             version_defer(index, "workload_identity_client_id", resources.client_id)
         if index in collects:
             version_defer(index, "data_collection_blob_url", resources.data_collection_blob_url)
-    if resources.has_app_insights:
-        _defer(
-            "app_insights_connection_string",
-            resources.app_insights_connection_string,
-            plain,
-            deferred,
-        )
-    if "token_auth_application" in azure:
-        _defer("token_issuer", resources.token_issuer, plain, deferred)
-        _defer("token_audience", resources.token_audience, plain, deferred)
-    if uploads:
-        base = resources.planned_model_container_url
-        if base is None:
-            raise WebserviceException(
-                "Error, azure.storage_account_id must be a plain resource id when "
-                "azure.models are uploaded (the model URLs are part of the pod spec)."
-            )
-        for model in uploads:
-            entry = _uploaded_model(base, model)
-            for index, vname in enumerate(names):
-                if vname in model.get("versions", names):
-                    versions[index]["models"] = [*(versions[index].get("models") or []), entry]
-    return resources, _k8s_options(parent, resources)
+
+
+def _add_uploaded_models(
+    resources: AzureServiceResources,
+    uploads: Sequence[AzureModelArgs],
+    versions: list[dict[str, Any]],
+    names: list[str],
+) -> None:
+    """Add each uploaded model (a ``blob`` model) to the versions it names (default: all)."""
+    base = _model_container_url(resources)
+    for model in uploads:
+        entry = _uploaded_model(base, model)
+        for index, vname in enumerate(names):
+            if vname in model.get("versions", names):
+                versions[index]["models"] = [*(versions[index].get("models") or []), entry]
 
 
 def _ref_of(refs: pulumi.Output[dict[str, str]], key: str) -> pulumi.Output[str]:
@@ -324,6 +352,37 @@ def _defer(
     deferred[placeholder(key)] = value
 
 
+def _fill_shared(
+    azure: AzureArgs,
+    resources: AzureServiceResources,
+    plain: dict[str, Any],
+    deferred: dict[str, pulumi.Output[Any]],
+) -> None:
+    """What a webservice and an endpoint take alike from the Azure resources: the App
+    Insights connection string and the token issuer and audience."""
+    if resources.has_app_insights:
+        _defer(
+            "app_insights_connection_string",
+            resources.app_insights_connection_string,
+            plain,
+            deferred,
+        )
+    if "token_auth_application" in azure:
+        _defer("token_issuer", resources.token_issuer, plain, deferred)
+        _defer("token_audience", resources.token_audience, plain, deferred)
+
+
+def _model_container_url(resources: AzureServiceResources) -> str:
+    """Where uploaded models are, known when the pod spec is planned (else an error)."""
+    base = resources.planned_model_container_url
+    if base is None:
+        raise WebserviceException(
+            "Error, azure.storage_account_id must be a plain resource id when "
+            "azure.models are uploaded (the model URLs are part of the pod spec)."
+        )
+    return base
+
+
 def _fill(
     name: str,
     azure: AzureArgs,
@@ -334,13 +393,6 @@ def _fill(
     """Point the service's deferrable arguments and models at the Azure resources."""
     if resources.has_identity:
         _defer("workload_identity_client_id", resources.client_id, plain, deferred)
-    if resources.has_app_insights:
-        _defer(
-            "app_insights_connection_string",
-            resources.app_insights_connection_string,
-            plain,
-            deferred,
-        )
     if resources.has_data_container:
         _defer("data_collection_blob_url", resources.data_collection_blob_url, plain, deferred)
     if "image" in azure:
@@ -348,17 +400,10 @@ def _fill(
         _defer("image", resources.image_ref, plain, deferred)
         plain["code_in_image"] = True
         plain.pop("environment", None)
-    if "token_auth_application" in azure:
-        _defer("token_issuer", resources.token_issuer, plain, deferred)
-        _defer("token_audience", resources.token_audience, plain, deferred)
+    _fill_shared(azure, resources, plain, deferred)
     uploads = azure.get("models", [])
     if uploads:
-        base = resources.planned_model_container_url
-        if base is None:
-            raise WebserviceException(
-                "Error, azure.storage_account_id must be a plain resource id when "
-                "azure.models are uploaded (the model URLs are part of the pod spec)."
-            )
+        base = _model_container_url(resources)
         plain["models"] = [
             *(plain.get("models") or []),
             *(_uploaded_model(base, model) for model in uploads),

@@ -6,6 +6,7 @@ precedence: flag > environment > ``--config`` > defaults.
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from typing import Annotated
 
 import typer
@@ -38,6 +39,7 @@ def serve(
     host: Annotated[str | None, _opt(c.HOST)] = None,
     port: Annotated[str | None, _opt(c.PORT)] = None,
     metrics_port: Annotated[str | None, _opt(c.METRICS_PORT)] = None,
+    health_port: Annotated[str | None, _opt(c.HEALTH_PORT)] = None,
     config: Annotated[str | None, _opt(c.CONFIG)] = None,
     service_name: Annotated[str | None, _opt(c.SERVICE_NAME)] = None,
     auth_mode: Annotated[str | None, _opt(c.AUTH_MODE)] = None,
@@ -120,8 +122,22 @@ def serve(
     flags = dict(locals())
     for name in ("program_dir", "engine", "image", "ca_bundle"):
         del flags[name]
+    _script_environment(os.environ)
     settings = resolve_settings(flags, os.environ)
     raise typer.Exit(run_server(settings))
+
+
+def _script_environment(environ: MutableMapping[str, str]) -> None:
+    """``AML_APP_INSIGHTS_ENABLED`` as score.py saw it under azureml-inference-server-http:
+    always ``true`` or ``false`` (``true`` with Application Insights on: a connection string, or
+    the reference's enabled flag with a valid key)."""
+    from aksml.runtime.azmlinfsrv import ENV_INSIGHTS_ENABLED, normalise_app_insights
+
+    if environ.get(c.APP_INSIGHTS_CONNECTION_STRING_ENV, "").strip():
+        environ.setdefault(ENV_INSIGHTS_ENABLED, "true")
+        return
+    for message in normalise_app_insights(environ):
+        typer.echo(f"aksml serve: {message}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,8 @@
 """Access tokens for token-auth services: the v1 ``WebServiceAccessToken`` shape and an
 azure-identity provider.
 
-v1's ``get_access_token()`` returned naive local-time datetimes (semantics §8.8); here every
-datetime is timezone-aware UTC.
+v1's ``get_access_token()`` returned naive local-time datetimes (azureml-core 1.61
+``Webservice.get_token``); here every datetime is timezone-aware UTC.
 """
 
 from __future__ import annotations

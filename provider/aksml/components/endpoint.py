@@ -13,26 +13,22 @@ from typing import Any
 import pulumi
 
 from aksml import v1
+from aksml.components.emit import defer_outputs, emit_objects, first_address, key_outputs
 from aksml.components.endpoint_args import AksEndpointArgs
-from aksml.components.webservice import (
-    _first_address,
-    emit_object,
-    key_output,
-)
 from aksml.errors import WebserviceException
-from aksml.plan import ROLE_LABEL, placeholder
+from aksml.plan import ROLE_LABEL
 from aksml.plan.endpoint import (
     ENDPOINT_LABEL,
     VERSION_LABEL,
     EndpointPlanInput,
     address_kind,
+    endpoint_configurations_from_args,
     endpoint_input_from_args,
     endpoint_serialized,
     endpoint_traffic,
     endpoint_uris,
     plan_endpoint,
 )
-from aksml.plan.webservice import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD
 
 TYPE_TOKEN = "aksml:index:AksEndpoint"
 """The component's Pulumi type token."""
@@ -54,36 +50,12 @@ VERSION_DEFERRABLE_ARGS: tuple[str, ...] = (
 """Per-version string arguments that may be Outputs."""
 
 
-def _defer(
-    where: str,
-    args: Mapping[str, Any],
-    allowed: Sequence[str],
-    prefix: str,
-    deferred: dict[str, pulumi.Output[Any]],
-) -> dict[str, Any]:
-    plain: dict[str, Any] = {}
-    for key, value in args.items():
-        if isinstance(value, pulumi.Output):
-            if key not in allowed:
-                raise WebserviceException(
-                    f"Error, AksEndpoint {where}argument {key!r} must be a plain value, not an "
-                    "Output: it decides which Kubernetes objects are created. Outputs are "
-                    f"accepted for: {', '.join(allowed)}."
-                )
-            token = placeholder(f"{prefix}{key}")
-            plain[key] = token
-            deferred[token] = value
-        else:
-            plain[key] = value
-    return plain
-
-
 def plain_endpoint_args(
     args: Mapping[str, Any],
 ) -> tuple[dict[str, Any], dict[str, pulumi.Output[Any]]]:
     """(args with deferrable Outputs replaced by placeholders, placeholder -> Output)."""
     deferred: dict[str, pulumi.Output[Any]] = {}
-    plain = _defer("", args, ENDPOINT_DEFERRABLE_ARGS, "", deferred)
+    plain = defer_outputs("AksEndpoint", args, ENDPOINT_DEFERRABLE_ARGS, deferred)
     versions = plain.get("versions")
     if isinstance(versions, pulumi.Output):
         raise WebserviceException(
@@ -92,7 +64,14 @@ def plain_endpoint_args(
         )
     if isinstance(versions, Sequence) and not isinstance(versions, str | bytes):
         plain["versions"] = [
-            _defer(f"version {index} ", v, VERSION_DEFERRABLE_ARGS, f"versions.{index}.", deferred)
+            defer_outputs(
+                "AksEndpoint",
+                v,
+                VERSION_DEFERRABLE_ARGS,
+                deferred,
+                where=f"version {index} ",
+                prefix=f"versions.{index}.",
+            )
             if isinstance(v, Mapping)
             else v
             for index, v in enumerate(versions)
@@ -137,9 +116,10 @@ class AksEndpoint(pulumi.ComponentResource):
         azure = args.get("azure")
         plain, deferred = plain_endpoint_args({k: v for k, v in args.items() if k != "azure"})
         skip_await = bool(plain.pop("skip_await", False))
-        data = endpoint_input_from_args(name, plain)
+        checked = endpoint_configurations_from_args(name, plain)
         # with the azure section the plan waits for the Azure outputs it depends on
-        objects = plan_endpoint(data) if azure is None else []
+        data = None if azure is not None else endpoint_input_from_args(name, plain, None, checked)
+        objects = [] if data is None else plan_endpoint(data)
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.resources: dict[str, pulumi.CustomResource] = {}
         """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
@@ -149,29 +129,27 @@ class AksEndpoint(pulumi.ComponentResource):
         if azure is not None:
             from aksml.azure.wiring import attach_azure_endpoint  # the 'azure' extra
 
-            self.azure, child = attach_azure_endpoint(self, name, azure, plain, deferred)
-            data = endpoint_input_from_args(name, plain)
+            self.azure, child = attach_azure_endpoint(self, name, azure, plain, deferred, checked)
+            data = endpoint_input_from_args(name, plain, None, checked)
             objects = plan_endpoint(data)
-        primary = key_output(name, PRIMARY_KEY_FIELD, plain, deferred, child, self.resources)
-        secondary = key_output(name, SECONDARY_KEY_FIELD, plain, deferred, child, self.resources)
-        outputs = {
-            **deferred,
-            placeholder(PRIMARY_KEY_FIELD): primary,
-            placeholder(SECONDARY_KEY_FIELD): secondary,
-        }
-        for obj in objects:
-            self.resources[f"{obj['kind']}/{obj['metadata']['name']}"] = emit_object(
-                self._child_name(name, obj), obj, outputs, skip_await, child
-            )
+        assert data is not None  # planned above, with or without the azure section
+        primary, secondary, outputs = key_outputs(name, plain, deferred, child, self.resources)
+        emit_objects(
+            objects,
+            lambda obj: self._child_name(name, obj),
+            outputs,
+            skip_await,
+            child,
+            self.resources,
+        )
         uris = self._uris(data)
         self.scoring_uri = uris.apply(lambda u: u[0])
         self.swagger_uri = uris.apply(lambda u: u[1])
         self.version_uris = uris.apply(lambda u: json.dumps(u[2], sort_keys=True))
         traffic = endpoint_traffic(data)
         self.traffic = pulumi.Output.from_input(json.dumps(traffic))
-        default, control = v1.resolve_roles([v.spec for v in data.versions])
-        self.default_version = pulumi.Output.from_input(default)
-        self.control_version = pulumi.Output.from_input(control)
+        self.default_version = pulumi.Output.from_input(data.default_version)
+        self.control_version = pulumi.Output.from_input(data.control_version)
         self.primary_key = pulumi.Output.secret(primary)
         self.secondary_key = pulumi.Output.secret(secondary)
         self.namespace = pulumi.Output.from_input(data.namespace)
@@ -208,5 +186,5 @@ class AksEndpoint(pulumi.ComponentResource):
         resource = self.resources.get(f"{kind}/{data.name}") if kind else None
         if resource is None:
             return pulumi.Output.from_input(endpoint_uris(data, None))
-        address: pulumi.Output[str | None] = resource.status.apply(_first_address)  # type: ignore[attr-defined]
+        address: pulumi.Output[str | None] = resource.status.apply(first_address)  # type: ignore[attr-defined]
         return address.apply(lambda a: endpoint_uris(data, a))

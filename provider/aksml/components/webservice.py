@@ -8,28 +8,23 @@ without an address (or ``skip_await``) never crashes the program.
 """
 
 import json
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from aksml import v1
 from aksml.components.args import AksWebserviceArgs
-from aksml.errors import WebserviceException
-from aksml.plan import ROLE_LABEL, placeholder, plan_webservice
-from aksml.plan.inputs import settings_from_args
+from aksml.components.emit import defer_outputs, emit_objects, first_address, key_outputs
+from aksml.plan import ROLE_LABEL, plan_webservice
+from aksml.plan.inputs import v1_configuration, workload_from
+from aksml.plan.metadata import namespace_of
 from aksml.plan.settings import WorkloadSettings
 from aksml.plan.uris import address_source, service_uris
-from aksml.plan.webservice import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD, namespace_of
+from aksml.v1.names import validate_service_name
 from aksml.v1.resolved import ResolvedServiceConfig
 
 TYPE_TOKEN = "aksml:index:AksWebservice"
 """The component's Pulumi type token."""
-
-KEY_LENGTH = 32
-"""Length of generated keys (letters and digits, like AML's)."""
 
 DEFERRABLE_ARGS: tuple[str, ...] = (
     "primary_key",
@@ -42,88 +37,6 @@ DEFERRABLE_ARGS: tuple[str, ...] = (
     "token_audience",
 )
 """String arguments that may be Outputs (their value is substituted at deploy time)."""
-
-SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
-"""pulumi-kubernetes: do not wait for readiness."""
-
-_SKIP_AWAIT_KINDS = frozenset({"Deployment", "Service", "Ingress"})
-
-_RESOURCE_TYPES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
-    ("v1", "Namespace"): k8s.core.v1.Namespace,
-    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
-    ("v1", "Secret"): k8s.core.v1.Secret,
-    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
-    ("v1", "Service"): k8s.core.v1.Service,
-    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): k8s.autoscaling.v2.HorizontalPodAutoscaler,
-    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
-    ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
-}
-
-# snake_case constructor keyword for each top-level camelCase field
-_TOP_FIELDS = {
-    "stringData": "string_data",
-    "binaryData": "binary_data",
-    "automountServiceAccountToken": "automount_service_account_token",
-}
-
-
-def _is_output(value: Any) -> bool:
-    return isinstance(value, pulumi.Output)
-
-
-def _plain_args(
-    args: Mapping[str, Any],
-) -> tuple[dict[str, Any], dict[str, pulumi.Output[Any]]]:
-    """(args with deferrable Outputs replaced by placeholders, placeholder -> Output)."""
-    plain: dict[str, Any] = {}
-    deferred: dict[str, pulumi.Output[Any]] = {}
-    for key, value in args.items():
-        if _is_output(value):
-            if key not in DEFERRABLE_ARGS:
-                raise WebserviceException(
-                    f"Error, AksWebservice argument {key!r} must be a plain value, not an "
-                    "Output: it decides which Kubernetes objects are created. Outputs are "
-                    f"accepted for: {', '.join(DEFERRABLE_ARGS)}."
-                )
-            plain[key] = placeholder(key)
-            deferred[placeholder(key)] = value
-        else:
-            plain[key] = value
-    return plain, deferred
-
-
-def _substitute(value: Any, outputs: Mapping[str, pulumi.Output[Any]]) -> Any:
-    """``value`` with every placeholder token replaced by its Output (strings become Outputs)."""
-    if isinstance(value, dict):
-        return {k: _substitute(v, outputs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, outputs) for v in value]
-    if isinstance(value, str):
-        tokens = [t for t in outputs if t in value]
-        if not tokens:
-            return value
-
-        def fill(resolved: list[Any], text: str = value) -> str:
-            for token, actual in zip(tokens, resolved, strict=True):
-                text = text.replace(token, str(actual))
-            return text
-
-        return pulumi.Output.all(*[outputs[t] for t in tokens]).apply(fill)
-    return value
-
-
-def _first_address(status: Any) -> str | None:
-    """The first load-balancer IP or hostname in a Service/Ingress status, if any (guarded:
-    no status, no loadBalancer and an empty ingress list all give None)."""
-    balancer = getattr(status, "load_balancer", None) if status is not None else None
-    entries = getattr(balancer, "ingress", None) if balancer is not None else None
-    if not entries:
-        return None
-    first = entries[0]
-    address = getattr(first, "ip", None) or getattr(first, "hostname", None)
-    return str(address) if address else None
 
 
 def _deployment_status(status: Any, desired: int | None) -> dict[str, Any]:
@@ -146,48 +59,6 @@ def _deployment_status(status: Any, desired: int | None) -> dict[str, Any]:
 def _state(status: dict[str, Any]) -> str:
     available = status.get("availableReplicas") or 0
     return "Healthy" if available > 0 else "Transitioning"
-
-
-def key_output(
-    name: str,
-    field: str,
-    plain: Mapping[str, Any],
-    deferred: Mapping[str, pulumi.Output[Any]],
-    opts: pulumi.ResourceOptions,
-    resources: dict[str, pulumi.CustomResource],
-) -> pulumi.Output[str]:
-    """A key as a secret Output: the given Output, the given value, or a ``RandomPassword``
-    child named ``<name>-<field>`` (recorded in ``resources``), stable across updates."""
-    token = placeholder(field)
-    if token in deferred:
-        return pulumi.Output.secret(deferred[token])
-    if plain.get(field):
-        return pulumi.Output.secret(str(plain[field]))
-    child_name = f"{name}-{field.replace('_', '-')}"
-    password = random.RandomPassword(child_name, length=KEY_LENGTH, special=False, opts=opts)
-    resources[f"RandomPassword/{child_name}"] = password
-    return password.result
-
-
-def emit_object(
-    child_name: str,
-    obj: dict[str, Any],
-    outputs: Mapping[str, pulumi.Output[Any]],
-    skip_await: bool,
-    opts: pulumi.ResourceOptions,
-) -> pulumi.CustomResource:
-    """One planned object as its pulumi_kubernetes resource (a CustomResource for kinds the
-    SDK has no class for), with deploy-time placeholders replaced by their Outputs."""
-    body = _substitute(obj, outputs)
-    if skip_await and obj["kind"] in _SKIP_AWAIT_KINDS:
-        body["metadata"].setdefault("annotations", {})[SKIP_AWAIT_ANNOTATION] = "true"
-    fields = {_TOP_FIELDS.get(k, k): v for k, v in body.items() if k not in ("apiVersion", "kind")}
-    factory = _RESOURCE_TYPES.get((obj["apiVersion"], obj["kind"]))
-    if factory is None:
-        return k8s.apiextensions.CustomResource(
-            child_name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields
-        )
-    return factory(child_name, opts=opts, **fields)
 
 
 class AksWebservice(pulumi.ComponentResource):
@@ -222,31 +93,36 @@ class AksWebservice(pulumi.ComponentResource):
         self.resources: dict[str, pulumi.CustomResource] = {}
         """Every child resource by ``<Kind>/<metadata.name>`` (``RandomPassword/<name>``)."""
         azure = args.get("azure")
-        plain, deferred = _plain_args({k: v for k, v in args.items() if k != "azure"})
+        deferred: dict[str, pulumi.Output[Any]] = {}
+        plain = defer_outputs(
+            "AksWebservice",
+            {k: v for k, v in args.items() if k != "azure"},
+            DEFERRABLE_ARGS,
+            deferred,
+        )
         child = pulumi.ResourceOptions(parent=self)
         self.azure: Any = None
         """The ``AzureServiceResources`` child when the ``azure`` section is given."""
         if azure is not None:
+            validate_service_name(name)  # before any Azure resource is registered
+        config = v1_configuration(plain)
+        resolved = config.resolve()
+        if azure is not None:
             from aksml.azure.wiring import attach_azure  # the 'azure' extra
 
-            self.azure, child = attach_azure(self, name, azure, plain, deferred)
-        config, workload = settings_from_args(plain)
-        resolved = config.resolve()
+            self.azure, child = attach_azure(self, name, azure, plain, deferred, resolved)
+        workload = workload_from(plain)
         objects = plan_webservice(name, resolved, workload)
 
-        primary = key_output(name, PRIMARY_KEY_FIELD, plain, deferred, child, self.resources)
-        secondary = key_output(name, SECONDARY_KEY_FIELD, plain, deferred, child, self.resources)
-        outputs = {
-            **deferred,
-            placeholder(PRIMARY_KEY_FIELD): primary,
-            placeholder(SECONDARY_KEY_FIELD): secondary,
-        }
-        skip_await = bool(plain.get("skip_await"))
-        for obj in objects:
-            resource = emit_object(
-                f"{name}-{obj['metadata']['labels'][ROLE_LABEL]}", obj, outputs, skip_await, child
-            )
-            self.resources[f"{obj['kind']}/{obj['metadata']['name']}"] = resource
+        primary, secondary, outputs = key_outputs(name, plain, deferred, child, self.resources)
+        emit_objects(
+            objects,
+            lambda obj: f"{name}-{obj['metadata']['labels'][ROLE_LABEL]}",
+            outputs,
+            bool(plain.get("skip_await")),
+            child,
+            self.resources,
+        )
 
         self.scoring_uri, self.swagger_uri = self._uris(name, resolved, workload)
         self.primary_key = pulumi.Output.secret(primary)
@@ -293,7 +169,7 @@ class AksWebservice(pulumi.ComponentResource):
         if resource is None:
             scoring, swagger = service_uris(name, resolved, workload, None)
             return pulumi.Output.from_input(scoring), pulumi.Output.from_input(swagger)
-        address: pulumi.Output[str | None] = resource.status.apply(_first_address)
+        address: pulumi.Output[str | None] = resource.status.apply(first_address)
         uris = address.apply(lambda a: service_uris(name, resolved, workload, a))
         return uris.apply(lambda u: u[0]), uris.apply(lambda u: u[1])
 

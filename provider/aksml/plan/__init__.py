@@ -6,6 +6,7 @@ Pure and deterministic (no Pulumi, no cluster): the same input gives byte-identi
 from __future__ import annotations
 
 from aksml.plan.code import load_code
+from aksml.plan.metadata import ROLE_LABEL, placeholder
 from aksml.plan.render import file_name, to_yaml
 from aksml.plan.settings import (
     AutoscalerKind,
@@ -24,7 +25,7 @@ from aksml.plan.settings import (
     WorkloadSettings,
 )
 from aksml.plan.uris import service_uris
-from aksml.plan.webservice import ROLE_LABEL, placeholder, plan_webservice
+from aksml.plan.webservice import ServiceOptions, plan_webservice
 
 __all__ = [
     "ROLE_LABEL",
@@ -40,6 +41,7 @@ __all__ = [
     "ModelSource",
     "ProxySpec",
     "RuntimeMode",
+    "ServiceOptions",
     "Toleration",
     "WorkloadSettings",
     "file_name",

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from aksml import contract
-from aksml.plan.webservice import STANDARD_ENV_NAMES
+from aksml.plan.pod import STANDARD_ENV_NAMES
 
 Obj = dict[str, Any]
 

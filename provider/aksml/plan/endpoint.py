@@ -1,16 +1,20 @@
 """The expansion of one ``AksEndpoint`` (versions + traffic) into Kubernetes objects.
 
-Pure and deterministic, like :mod:`aksml.plan.webservice`, which it reuses: every version is
-planned as the ``AksWebservice`` named ``<endpoint>-<version>`` (Deployment, Service, HPA/KEDA,
-PDB, NetworkPolicy, ...), then adapted:
+Pure and deterministic, like :mod:`aksml.plan.webservice`, through which it plans every version:
+as the service ``<endpoint>-<version>`` (Deployment, Service, HPA/KEDA, PDB, NetworkPolicy, ...)
+with :class:`~aksml.plan.webservice.ServiceOptions` saying what the endpoint decides:
 
-- one keys Secret ``<endpoint>-keys`` for the whole endpoint (the per-version ones are dropped
-  and every version mounts the shared one);
-- each version's runtime is told the *endpoint* name as its service name, so it serves
+- one keys Secret ``<endpoint>-keys`` for the whole endpoint, which every version mounts;
+- each version's runtime serves the *endpoint* name, so it answers
   ``/api/v1/service/<endpoint>/score`` itself: the split, pinned and mirrored requests need no
   URL rewriting (only the per-version paths are rewritten);
-- per-version Services are always ClusterIP; the routing object(s) come from the endpoint's
-  exposure.
+- no exposure of its own: per-version Services are ClusterIP; the routing object(s) come from
+  the endpoint's exposure, built with the same :mod:`aksml.plan.exposure` functions.
+
+Arguments are validated in two steps, each run once per endpoint:
+:func:`endpoint_configurations_from_args` (names, v1 configurations, the traffic split; before
+any Azure resource) and :func:`endpoint_input_from_args` (what runs in each version, after the
+``azure`` section filled in its outputs).
 
 Routing (see ``docs/endpoint.md``):
 
@@ -35,20 +39,25 @@ from typing import Any
 
 from aksml import contract
 from aksml.errors import WebserviceException
-from aksml.plan.inputs import settings_from_args
-from aksml.plan.settings import Exposure, WorkloadSettings
-from aksml.plan.uris import swagger_uri_from, uri_host_and_scheme
-from aksml.plan.webservice import (
-    INTERNAL_LB_ANNOTATION,
-    PRIMARY_KEY_FIELD,
-    ROLE_LABEL,
-    SECONDARY_KEY_FIELD,
-    SERVICE_PORT,
-    gateway_parent_refs,
-    placeholder,
-    plan_webservice,
+from aksml.plan.exposure import (
+    aml_path,
+    backend_ref,
+    http_route_object,
+    ingress_object,
+    service_object,
+)
+from aksml.plan.inputs import WORKLOAD_ARGS, v1_configuration, workload_from
+from aksml.plan.metadata import (
+    Meta,
+    keys_secret,
+    keys_secret_name,
+    namespace_object,
+    namespace_of,
     selector_labels,
 )
+from aksml.plan.settings import Exposure, WorkloadSettings
+from aksml.plan.uris import swagger_uri_from, uri_host_and_scheme
+from aksml.plan.webservice import ServiceOptions, plan_webservice
 from aksml.v1 import (
     AksServiceDeploymentConfiguration,
     EndpointVersionSpec,
@@ -56,8 +65,8 @@ from aksml.v1 import (
     resolve_traffic,
     validate_service_name,
 )
+from aksml.v1.params import ENDPOINT_SETTINGS, VERSION_SETTINGS
 from aksml.v1.resolved import ResolvedServiceConfig
-from aksml.v1.versions import VERSION_PARAMETERS
 
 Obj = dict[str, Any]
 
@@ -93,18 +102,7 @@ NGINX_CANARY_HEADER = "nginx.ingress.kubernetes.io/canary-by-header"
 NGINX_CANARY_HEADER_VALUE = "nginx.ingress.kubernetes.io/canary-by-header-value"
 """ingress-nginx: header value that forces the canary."""
 
-ENDPOINT_V1_ARGS: tuple[str, ...] = (
-    "auth_enabled",
-    "token_auth_enabled",
-    "enable_app_insights",
-    "namespace",
-    "description",
-    "tags",
-    "properties",
-    "primary_key",
-    "secondary_key",
-    "compute_target_name",
-)
+ENDPOINT_V1_ARGS: tuple[str, ...] = ENDPOINT_SETTINGS
 """Endpoint-level v1 settings (shared by every version; not ``create_version`` parameters)."""
 
 ENDPOINT_WORKLOAD_ARGS: tuple[str, ...] = (
@@ -130,34 +128,20 @@ VERSION_ROUTING_ARGS: tuple[str, ...] = (
 )
 """Per-version routing fields (``EndpointVersionSpec``)."""
 
-VERSION_V1_ARGS: tuple[str, ...] = (*VERSION_PARAMETERS, "blobfuse_enabled")
+VERSION_V1_ARGS: tuple[str, ...] = VERSION_SETTINGS
 """v1 ``create_version`` parameters (plus ``blobfuse_enabled``) a version may set."""
 
-VERSION_WORKLOAD_ARGS: tuple[str, ...] = (
-    "image",
-    "entry_script",
-    "source_directory",
-    "code_in_image",
-    "models",
-    "environment",
-    "environment_variables",
-    "runtime_mode",
-    "proxy",
-    "autoscaler",
-    "keda",
-    "node_selector",
-    "tolerations",
-    "service_account_name",
-    "workload_identity_client_id",
-    "image_pull_secrets",
-    "data_collection_blob_url",
+VERSION_WORKLOAD_ARGS: tuple[str, ...] = tuple(
+    name
+    for name in WORKLOAD_ARGS
+    if name not in ENDPOINT_WORKLOAD_ARGS and name not in ENDPOINT_ONLY_ARGS
 )
 """What runs in a version (AksWebservice's beyond-v1 fields that make sense per version)."""
 
 
 @dataclass(frozen=True)
-class PlannedVersion:
-    """One version, validated: its routing view, v1 configuration and workload."""
+class VersionConfiguration:
+    """One version's routing view and v1 configuration (no workload yet)."""
 
     spec: EndpointVersionSpec
     """Name, traffic_percentile, is_default, version_type."""
@@ -165,8 +149,36 @@ class PlannedVersion:
     """The version's v1 configuration (endpoint-level settings merged in)."""
     config: ResolvedServiceConfig
     """``configuration.resolve()``."""
+
+
+@dataclass(frozen=True)
+class PlannedVersion(VersionConfiguration):
+    """One version, validated: its routing view, v1 configuration and workload."""
+
     workload: WorkloadSettings
     """What runs (exposure fields are the endpoint's)."""
+
+
+@dataclass(frozen=True)
+class EndpointConfigurations:
+    """An endpoint's arguments checked and its versions' v1 configurations validated: what is
+    known before any file is read or any Azure resource exists."""
+
+    name: str
+    """Endpoint name (3-32 chars, v1 service-name rule)."""
+    versions: tuple[VersionConfiguration, ...]
+    """The versions, in the user's order."""
+    traffic: dict[str, float]
+    """Resolved traffic share per version (percent, in version order; sums to 100)."""
+    default_version: str
+    """The version that receives the traffic the others leave."""
+    control_version: str
+    """The control version."""
+
+    @property
+    def namespace(self) -> str:
+        """The endpoint's namespace."""
+        return namespace_of(self.versions[0].config)
 
 
 @dataclass(frozen=True)
@@ -180,6 +192,12 @@ class EndpointPlanInput:
     exposure: WorkloadSettings
     """Endpoint-level exposure (exposure, gateway, ingress, internal_load_balancer,
     create_namespace)."""
+    traffic: dict[str, float]
+    """Resolved traffic share per version (percent, in version order; sums to 100)."""
+    default_version: str
+    """The version that receives the traffic the others leave."""
+    control_version: str
+    """The control version."""
     mirror_to: str | None = None
     """Shadow version: a copy of split requests is sent to it (responses discarded)."""
     mirror_percent: int = 100
@@ -190,7 +208,7 @@ class EndpointPlanInput:
     @property
     def namespace(self) -> str:
         """The endpoint's namespace."""
-        return self.versions[0].config.namespace or "default"
+        return namespace_of(self.versions[0].config)
 
 
 def version_object_name(endpoint: str, version: str) -> str:
@@ -200,7 +218,7 @@ def version_object_name(endpoint: str, version: str) -> str:
 
 def endpoint_path(endpoint: str) -> str:
     """``/api/v1/service/<endpoint>``."""
-    return contract.AML_PATH_PREFIX.format(name=endpoint)
+    return aml_path(endpoint)
 
 
 def version_path(endpoint: str, version: str) -> str:
@@ -219,19 +237,8 @@ def _merged_mapping(
     return {**(endpoint or {}), **(version or {})}
 
 
-def endpoint_input_from_args(
-    name: str, args: Mapping[str, Any], base: Path | None = None
-) -> EndpointPlanInput:
-    """Validate ``AksEndpointArgs`` (plain values) into an :class:`EndpointPlanInput`.
-
-    Endpoint-level settings apply to every version; a version's ``tags``/``properties`` are
-    merged over the endpoint's, its ``description`` replaces the endpoint's.
-    """
-    validate_service_name(name)
-    known = set(ENDPOINT_V1_ARGS) | set(ENDPOINT_WORKLOAD_ARGS) | set(ENDPOINT_ONLY_ARGS)
-    unknown = sorted(set(args) - known)
-    if unknown:
-        raise WebserviceException(f"Error, unknown AksEndpoint argument(s): {', '.join(unknown)}.")
+def _raw_versions(args: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The ``versions`` argument, each a mapping with known keys (else an error)."""
     raw_versions = args.get("versions") or []
     if not isinstance(raw_versions, Sequence) or isinstance(raw_versions, str | bytes):
         raise WebserviceException("Error, AksEndpoint versions must be a list of versions.")
@@ -239,10 +246,7 @@ def endpoint_input_from_args(
         raise WebserviceException(
             "Invalid configuration, an endpoint needs at least one version.\n"
         )
-    endpoint_v1 = {k: args[k] for k in ENDPOINT_V1_ARGS if args.get(k) is not None}
-    endpoint_work = {k: args[k] for k in ENDPOINT_WORKLOAD_ARGS if args.get(k) is not None}
     version_known = set(VERSION_ROUTING_ARGS) | set(VERSION_V1_ARGS) | set(VERSION_WORKLOAD_ARGS)
-    planned: list[PlannedVersion] = []
     for raw in raw_versions:
         if not isinstance(raw, Mapping):
             raise WebserviceException(
@@ -256,20 +260,69 @@ def endpoint_input_from_args(
             raise WebserviceException(
                 f"Error, unknown AksEndpoint version argument(s): {', '.join(bad)}{hint}."
             )
+    return raw_versions
+
+
+def _version_args(args: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A version's ``AksWebservice``-shaped arguments: the endpoint's settings, the version's
+    over them (``tags``/``properties`` merged key by key)."""
+    endpoint_v1 = {k: args[k] for k in ENDPOINT_V1_ARGS if args.get(k) is not None}
+    merged: dict[str, Any] = {
+        **endpoint_v1,
+        **{k: args[k] for k in ENDPOINT_WORKLOAD_ARGS if args.get(k) is not None},
+    }
+    for key in VERSION_V1_ARGS + VERSION_WORKLOAD_ARGS:
+        if raw.get(key) is not None:
+            merged[key] = raw[key]
+    for key in ("tags", "properties"):
+        combined = _merged_mapping(endpoint_v1.get(key), raw.get(key))
+        if combined is not None:
+            merged[key] = combined
+    return merged
+
+
+def endpoint_configurations_from_args(name: str, args: Mapping[str, Any]) -> EndpointConfigurations:
+    """Check ``AksEndpointArgs`` (plain values) and validate every version's v1 configuration
+    and the traffic split. Reads no file: the ``azure`` section runs between this and
+    :func:`endpoint_input_from_args`."""
+    validate_service_name(name)
+    known = set(ENDPOINT_V1_ARGS) | set(ENDPOINT_WORKLOAD_ARGS) | set(ENDPOINT_ONLY_ARGS)
+    unknown = sorted(set(args) - known)
+    if unknown:
+        raise WebserviceException(f"Error, unknown AksEndpoint argument(s): {', '.join(unknown)}.")
+    versions: list[VersionConfiguration] = []
+    for raw in _raw_versions(args):
         routing = {k: raw[k] for k in VERSION_ROUTING_ARGS if raw.get(k) is not None}
         if isinstance(routing.get("version_type"), VersionType):
             routing["version_type"] = routing["version_type"].value
         spec = EndpointVersionSpec.model_validate(routing)
-        merged: dict[str, Any] = {**endpoint_v1, **endpoint_work}
-        for key in VERSION_V1_ARGS + VERSION_WORKLOAD_ARGS:
-            if raw.get(key) is not None:
-                merged[key] = raw[key]
-        for key in ("tags", "properties"):
-            combined = _merged_mapping(endpoint_v1.get(key), raw.get(key))
-            if combined is not None:
-                merged[key] = combined
-        configuration, workload = settings_from_args(merged, base)
-        planned.append(PlannedVersion(spec, configuration, configuration.resolve(), workload))
+        configuration = v1_configuration(_version_args(args, raw))
+        versions.append(VersionConfiguration(spec, configuration, configuration.resolve()))
+    specs = [v.spec for v in versions]
+    default, control = resolve_roles(specs)
+    return EndpointConfigurations(name, tuple(versions), resolve_traffic(specs), default, control)
+
+
+def endpoint_input_from_args(
+    name: str,
+    args: Mapping[str, Any],
+    base: Path | None = None,
+    configurations: EndpointConfigurations | None = None,
+) -> EndpointPlanInput:
+    """Validate ``AksEndpointArgs`` (plain values) into an :class:`EndpointPlanInput`.
+
+    Endpoint-level settings apply to every version; a version's ``tags``/``properties`` are
+    merged over the endpoint's, its ``description`` replaces the endpoint's. ``configurations``
+    (from :func:`endpoint_configurations_from_args` on the same arguments, before the ``azure``
+    section filled in workload arguments) saves validating them again.
+    """
+    checked = configurations or endpoint_configurations_from_args(name, args)
+    planned = [
+        PlannedVersion(
+            v.spec, v.configuration, v.config, workload_from(_version_args(args, raw), base)
+        )
+        for v, raw in zip(checked.versions, _raw_versions(args), strict=True)
+    ]
     first = planned[0].workload
     exposure = WorkloadSettings(
         exposure=first.exposure,
@@ -282,10 +335,14 @@ def endpoint_input_from_args(
     mirror_percent = args.get("mirror_percent")
     if mirror_percent is not None and mirror_to is None:
         raise WebserviceException("Error, mirror_percent needs mirror_to (the shadow version).")
+    endpoint_v1 = {k: args[k] for k in ENDPOINT_V1_ARGS if args.get(k) is not None}
     return EndpointPlanInput(
         name=name,
         versions=tuple(planned),
         exposure=exposure,
+        traffic=checked.traffic,
+        default_version=checked.default_version,
+        control_version=checked.control_version,
         mirror_to=str(mirror_to) if mirror_to is not None else None,
         mirror_percent=100 if mirror_percent is None else _mirror_percent(mirror_percent),
         endpoint_settings={k: v for k, v in endpoint_v1.items() if "key" not in k},
@@ -329,8 +386,18 @@ class _EndpointBuilder:
         self.name = data.name
         self.namespace = data.namespace
         self.specs = [v.spec for v in data.versions]
-        self.traffic = resolve_traffic(self.specs)
-        self.default, self.control = resolve_roles(self.specs)
+        self.traffic = data.traffic
+        self.default = data.default_version
+        self.meta = Meta(
+            self.namespace,
+            {
+                "app.kubernetes.io/instance": self.name,
+                "app.kubernetes.io/name": "aksml-endpoint",
+                "app.kubernetes.io/managed-by": "aksml",
+                "app.kubernetes.io/part-of": self.name,
+                ENDPOINT_LABEL: self.name,
+            },
+        )
         self._check()
 
     def _check(self) -> None:
@@ -377,139 +444,50 @@ class _EndpointBuilder:
                     "RequestMirror filter)."
                 )
 
-    # --- metadata ---
-    def labels(self, role: str, version: str | None = None) -> dict[str, str]:
-        out = {
-            "app.kubernetes.io/instance": self.name,
-            "app.kubernetes.io/name": "aksml-endpoint",
-            ROLE_LABEL: role,
-            "app.kubernetes.io/managed-by": "aksml",
-            "app.kubernetes.io/part-of": self.name,
-            ENDPOINT_LABEL: self.name,
-        }
-        if version is not None:
-            out[VERSION_LABEL] = version
-        return out
-
-    def metadata(self, name: str, role: str) -> Obj:
-        return {"name": name, "namespace": self.namespace, "labels": self.labels(role)}
-
     # --- objects ---
-    def keys_secret(self) -> Obj:
-        config = self.data.versions[0].config
-        return {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": self.metadata(f"{self.name}-keys", "keys"),
-            "type": "Opaque",
-            "stringData": {
-                contract.PRIMARY_KEY_FILE: config.primary_key or placeholder(PRIMARY_KEY_FIELD),
-                contract.SECONDARY_KEY_FILE: config.secondary_key
-                or placeholder(SECONDARY_KEY_FIELD),
-            },
-        }
-
     def version_objects(self, version: PlannedVersion) -> list[Obj]:
+        """The version, planned as the service ``<endpoint>-<version>`` that serves the
+        endpoint's name, mounts the endpoint's keys and leaves routing to the endpoint."""
         vname = version.spec.version_name
-        full = version_object_name(self.name, vname)
-        workload = version.workload.model_copy(update={"create_namespace": False})
-        out: list[Obj] = []
-        for obj in plan_webservice(full, version.config, workload):
-            kind = obj["kind"]
-            if kind in ("Ingress", "HTTPRoute", "Namespace"):
-                continue
-            if kind == "Secret" and obj["metadata"]["name"] == f"{full}-keys":
-                continue
-            obj["metadata"]["labels"][ENDPOINT_LABEL] = self.name
-            obj["metadata"]["labels"][VERSION_LABEL] = vname
-            if kind == "Service":
-                obj["spec"]["type"] = "ClusterIP"
-                annotations = obj["metadata"].get("annotations", {})
-                annotations.pop(INTERNAL_LB_ANNOTATION, None)
-                if not annotations:
-                    obj["metadata"].pop("annotations", None)
-            if kind == "Deployment":
-                self._adapt_pod(obj["spec"]["template"], vname)
-            out.append(obj)
-        return out
-
-    def _adapt_pod(self, template: Obj, version: str) -> None:
-        template["metadata"]["labels"][ENDPOINT_LABEL] = self.name
-        template["metadata"]["labels"][VERSION_LABEL] = version
-        spec = template["spec"]
-        for volume in spec["volumes"]:
-            if volume["name"] == "keys":
-                volume["secret"]["secretName"] = f"{self.name}-keys"
-        for container in spec["containers"]:
-            for env in container.get("env", []):
-                if env["name"] == contract.SERVICE_NAME.env:
-                    env["value"] = self.name
-
-    def namespace_object(self) -> Obj | None:
-        if not self.data.exposure.create_namespace:
-            return None
-        meta: Obj = {"name": self.namespace, "labels": self.labels("namespace")}
-        meta["labels"].update(
-            {
-                "pod-security.kubernetes.io/enforce": "restricted",
-                "pod-security.kubernetes.io/warn": "restricted",
-            }
+        options = ServiceOptions(
+            served_name=self.name,
+            keys_secret=keys_secret_name(self.name),
+            exposed=False,
+            labels={ENDPOINT_LABEL: self.name, VERSION_LABEL: vname},
         )
-        return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+        workload = version.workload.model_copy(update={"create_namespace": False})
+        return plan_webservice(
+            version_object_name(self.name, vname), version.config, workload, options
+        )
 
     def backend(self, version: str, weight: int | None = None) -> Obj:
-        ref: Obj = {
-            "kind": "Service",
-            "name": version_object_name(self.name, version),
-            "port": SERVICE_PORT,
-        }
-        if weight is not None:
-            ref["weight"] = weight
-        return ref
+        return backend_ref(version_object_name(self.name, version), weight)
 
-    def http_route(self) -> Obj:
-        gateway = self.data.exposure.gateway
-        assert gateway is not None  # checked in _check
-        parents = gateway_parent_refs(gateway)
-        prefix = {"type": "PathPrefix", "value": endpoint_path(self.name)}
-        rules: list[Obj] = []
-        for spec in self.specs:
-            v = spec.version_name
-            rules.append(
-                {
-                    "matches": [
-                        {
-                            "path": dict(prefix),
-                            "headers": [{"type": "Exact", "name": PIN_HEADER, "value": v}],
-                        }
-                    ],
-                    "backendRefs": [self.backend(v)],
-                }
-            )
-        for spec in self.specs:
-            v = spec.version_name
-            rules.append(
-                {
-                    "matches": [
-                        {"path": {"type": "PathPrefix", "value": version_path(self.name, v)}}
-                    ],
-                    "filters": [
-                        {
-                            "type": "URLRewrite",
-                            "urlRewrite": {
-                                "path": {
-                                    "type": "ReplacePrefixMatch",
-                                    "replacePrefixMatch": endpoint_path(self.name),
-                                }
-                            },
-                        }
-                    ],
-                    "backendRefs": [self.backend(v)],
-                }
-            )
+    def _pin_rule(self, version: str) -> Obj:
+        """Requests carrying ``azureml-model-deployment: <version>`` go to that version."""
+        header = {"type": "Exact", "name": PIN_HEADER, "value": version}
+        path = {"type": "PathPrefix", "value": endpoint_path(self.name)}
+        return {
+            "matches": [{"path": path, "headers": [header]}],
+            "backendRefs": [self.backend(version)],
+        }
+
+    def _version_path_rule(self, version: str) -> Obj:
+        """``.../versions/<version>/...`` goes to that version, rewritten to the endpoint path."""
+        rewrite = {"type": "ReplacePrefixMatch", "replacePrefixMatch": endpoint_path(self.name)}
+        return {
+            "matches": [
+                {"path": {"type": "PathPrefix", "value": version_path(self.name, version)}}
+            ],
+            "filters": [{"type": "URLRewrite", "urlRewrite": {"path": rewrite}}],
+            "backendRefs": [self.backend(version)],
+        }
+
+    def _split_rule(self) -> Obj:
+        """The endpoint path, weighted by traffic_percentile (and mirrored to the shadow)."""
         weights, _ = route_weights(self.traffic)
         split: Obj = {
-            "matches": [{"path": dict(prefix)}],
+            "matches": [{"path": {"type": "PathPrefix", "value": endpoint_path(self.name)}}],
             "backendRefs": [self.backend(v, w) for v, w in weights.items()],
         }
         if self.data.mirror_to is not None:
@@ -518,16 +496,18 @@ class _EndpointBuilder:
             if self.data.mirror_percent != 100:
                 mirror["percent"] = self.data.mirror_percent
             split["filters"] = [{"type": "RequestMirror", "requestMirror": mirror}]
-        rules.append(split)
-        route: Obj = {"parentRefs": parents, "rules": rules}
-        if gateway.hostnames:
-            route["hostnames"] = list(gateway.hostnames)
-        return {
-            "apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "HTTPRoute",
-            "metadata": self.metadata(self.name, "route"),
-            "spec": route,
-        }
+        return split
+
+    def http_route(self) -> Obj:
+        gateway = self.data.exposure.gateway
+        assert gateway is not None  # checked in _check
+        names = [spec.version_name for spec in self.specs]
+        rules = [
+            *(self._pin_rule(v) for v in names),
+            *(self._version_path_rule(v) for v in names),
+            self._split_rule(),
+        ]
+        return http_route_object(self.meta.of(self.name, "route"), gateway, rules)
 
     def ingresses(self) -> list[Obj]:
         ordered = sorted(
@@ -551,56 +531,16 @@ class _EndpointBuilder:
         return out
 
     def _ingress(self, name: str, version: str, role: str, annotations: dict[str, str]) -> Obj:
-        ingress = self.data.exposure.ingress
-        rule: Obj = {
-            "http": {
-                "paths": [
-                    {
-                        "path": endpoint_path(self.name),
-                        "pathType": "Prefix",
-                        "backend": {
-                            "service": {
-                                "name": version_object_name(self.name, version),
-                                "port": {"number": SERVICE_PORT},
-                            }
-                        },
-                    }
-                ]
-            }
-        }
-        if ingress.host:
-            rule["host"] = ingress.host
-        spec: Obj = {"ingressClassName": ingress.class_name, "rules": [rule]}
-        if ingress.tls_secret_name:
-            tls: Obj = {"secretName": ingress.tls_secret_name}
-            if ingress.host:
-                tls["hosts"] = [ingress.host]
-            spec["tls"] = [tls]
-        meta = self.metadata(name, role)
+        meta = self.meta.of(name, role)
         if annotations:
             meta["annotations"] = dict(sorted(annotations.items()))
-        return {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": meta,
-            "spec": spec,
-        }
+        service = version_object_name(self.name, version)
+        return ingress_object(meta, self.data.exposure.ingress, endpoint_path(self.name), service)
 
     def endpoint_service(self) -> Obj:
         target = max(self.specs, key=lambda s: self.traffic[s.version_name]).version_name
-        meta = self.metadata(self.name, "service")
-        spec: Obj = {
-            "type": "ClusterIP",
-            "selector": selector_labels(version_object_name(self.name, target)),
-            "ports": [
-                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
-            ],
-        }
-        if self.data.exposure.exposure is Exposure.LOAD_BALANCER:
-            spec["type"] = "LoadBalancer"
-            if self.data.exposure.internal_load_balancer:
-                meta["annotations"] = {INTERNAL_LB_ANNOTATION: "true"}
-        return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
+        selector = selector_labels(version_object_name(self.name, target))
+        return service_object(self.meta.of(self.name, "service"), selector, self.data.exposure)
 
     def routing(self) -> list[Obj]:
         exposure = self.data.exposure.exposure
@@ -612,10 +552,11 @@ class _EndpointBuilder:
 
     def build(self) -> list[Obj]:
         objs: list[Obj] = []
-        namespace = self.namespace_object()
-        if namespace is not None:
-            objs.append(namespace)
-        objs.append(self.keys_secret())
+        if self.data.exposure.create_namespace:
+            objs.append(namespace_object(self.meta))
+        config = self.data.versions[0].config
+        keys = keys_secret_name(self.name)
+        objs.append(keys_secret(self.meta, keys, config.primary_key, config.secondary_key))
         for version in self.data.versions:
             objs += self.version_objects(version)
         objs += self.routing()
@@ -632,7 +573,7 @@ def plan_endpoint(data: EndpointPlanInput) -> list[Obj]:
 
 def endpoint_traffic(data: EndpointPlanInput) -> dict[str, float]:
     """Resolved traffic share per version (percent, in version order)."""
-    return resolve_traffic([v.spec for v in data.versions])
+    return dict(data.traffic)
 
 
 def endpoint_uris(
@@ -673,12 +614,10 @@ def address_kind(data: EndpointPlanInput) -> str | None:
 def endpoint_serialized(
     data: EndpointPlanInput, scoring_uri: str | None, version_uris: Mapping[str, Mapping[str, str]]
 ) -> dict[str, Any]:
-    """The v1 ``AksEndpoint.serialize()`` document (§2.4): endpoint keys plus ``versions``, each
+    """The v1 ``AksEndpoint.serialize()`` document: endpoint keys plus ``versions``, each
     an ``AksWebservice.serialize()`` with ``isDefault``, ``trafficPercentile`` (the resolved
     share) and ``versionType`` (``Control``/``Treatment``)."""
-    specs = [v.spec for v in data.versions]
-    traffic = resolve_traffic(specs)
-    default, control = resolve_roles(specs)
+    traffic, default, control = data.traffic, data.default_version, data.control_version
     given = data.endpoint_settings or {}
     versions: dict[str, Any] = {}
     for version in data.versions:

@@ -29,41 +29,17 @@ from aksml.v1.params import SERVICE_PARAMETERS
 V1_PARAMETERS: tuple[str, ...] = tuple(SERVICE_PARAMETERS)
 """Every ``deploy_configuration`` keyword (v1 order)."""
 
-WORKLOAD_ARGS: frozenset[str] = frozenset(
-    {
-        "image",
-        "entry_script",
-        "source_directory",
-        "code_in_image",
-        "models",
-        "environment",
-        "environment_variables",
-        "runtime_mode",
-        "proxy",
-        "exposure",
-        "internal_load_balancer",
-        "ingress",
-        "gateway",
-        "autoscaler",
-        "keda",
-        "skip_await",
-        "node_selector",
-        "tolerations",
-        "service_account_name",
-        "workload_identity_client_id",
-        "image_pull_secrets",
-        "create_namespace",
-        "token_issuer",
-        "token_audience",
-        "app_insights_connection_string",
-        "data_collection_blob_url",
-    }
-)
-"""Arguments beyond the v1 configuration."""
+ARGS_ONLY: frozenset[str] = frozenset({"source_directory", "code_in_image", "skip_await"})
+"""Workload arguments that are not ``WorkloadSettings`` fields (read here or by the component)."""
 
-COMPONENT_ONLY_ARGS: frozenset[str] = frozenset(
-    {"deployment_config", "entry_script", "source_directory", "code_in_image", "skip_await"}
+WORKLOAD_ARGS: tuple[str, ...] = (
+    *(name for name in WorkloadSettings.model_fields if name != "code"),
+    *sorted(ARGS_ONLY),
 )
+"""Arguments beyond the v1 configuration: every ``WorkloadSettings`` field (``code`` is built
+from ``entry_script``/``source_directory``) plus :data:`ARGS_ONLY`."""
+
+COMPONENT_ONLY_ARGS: frozenset[str] = frozenset({"deployment_config", "entry_script", *ARGS_ONLY})
 """Arguments the component consumes itself (not WorkloadSettings fields)."""
 
 E = TypeVar("E", bound=Enum)
@@ -143,13 +119,15 @@ def workload_from(args: Mapping[str, Any], base: Path | None = None) -> Workload
     """WorkloadSettings from the non-v1 arguments; files (code, requirements) are read
     relative to ``base`` (default: the working directory)."""
     root = base or Path.cwd()
-    unknown = sorted(set(args) - WORKLOAD_ARGS - set(V1_PARAMETERS) - {"deployment_config"})
+    unknown = sorted(set(args) - set(WORKLOAD_ARGS) - set(V1_PARAMETERS) - {"deployment_config"})
     if unknown:
         raise WebserviceException(
             f"Error, unknown AksWebservice argument(s): {', '.join(unknown)}."
         )
     fields: dict[str, Any] = {
-        k: v for k, v in args.items() if k in WORKLOAD_ARGS - COMPONENT_ONLY_ARGS and v is not None
+        k: v
+        for k, v in args.items()
+        if k in WORKLOAD_ARGS and k not in COMPONENT_ONLY_ARGS and v is not None
     }
     if "exposure" in fields:
         fields["exposure"] = enum_value("exposure", fields["exposure"], Exposure)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -66,8 +65,3 @@ def to_yaml(obj: dict[str, Any]) -> str:
 def file_name(obj: dict[str, Any]) -> str:
     """``<kind-lowercase>-<metadata.name>.yaml``."""
     return f"{str(obj['kind']).lower()}-{obj['metadata']['name']}.yaml"
-
-
-def to_yaml_stream(objs: Iterable[dict[str, Any]]) -> str:
-    """Several objects as one multi-document YAML stream."""
-    return "---\n".join(to_yaml(o) for o in objs)

@@ -167,16 +167,22 @@ def _latin1(text: str) -> bytes:
     return text.encode("latin-1")
 
 
-def response_result(response: Response, exec_ms: float) -> ScoreResult:
+def response_result(response: Response, exec_ms: float, *, streaming: bool = False) -> ScoreResult:
     """The ScoreResult for a Response run() returned: status, body, content type and headers as
     they are, except that a 500 becomes 502 (azureml-fe's rewrite of a model container's 500).
-    Status >= 500 (or a ``x-ms-run-function-failed: True`` header) marks the call as failed."""
-    try:
-        body = response.get_data()
-    except BaseException as exc:  # a streamed body is the user's generator: it may raise
-        return ScoreResult(502, error_body(MSG_RUN_FAILED), True, exec_ms, repr(exc))
-    finally:
-        response.close()
+    Status >= 500 (or a ``x-ms-run-function-failed: True`` header) marks the call as failed.
+
+    With ``streaming``, a body that is an iterable (a generator) is not read here: the result
+    carries the response in ``stream`` for the caller to iterate (and close)."""
+    streamed = streaming and response.is_streamed
+    body = b""
+    if not streamed:
+        try:
+            body = response.get_data()
+        except BaseException as exc:  # a streamed body is the user's generator: it may raise
+            return ScoreResult(502, error_body(MSG_RUN_FAILED), True, exec_ms, repr(exc))
+        finally:
+            response.close()
     status = response.status_code
     try:
         content_type = _latin1(response.headers.get("Content-Type", ""))
@@ -186,6 +192,8 @@ def response_result(response: Response, exec_ms: float) -> ScoreResult:
             if name.lower() not in _SERVER_HEADERS
         )
     except UnicodeEncodeError as exc:
+        if streamed:
+            response.close()
         return ScoreResult(
             500, error_body(MSG_NOT_SERIALIZABLE), False, exec_ms, f"response header: {exc}"
         )
@@ -198,4 +206,5 @@ def response_result(response: Response, exec_ms: float) -> ScoreResult:
         f"run() returned status {status}" if status >= 400 else None,
         content_type,
         headers,
+        response if streamed else None,
     )

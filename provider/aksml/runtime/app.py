@@ -173,7 +173,9 @@ class ScoringApp:
                 return 200, [], b""
             return self._score(request)
         if kind == _LIVE:
-            return 200, _TEXT_HEADERS, b"Healthy"
+            if self.ready or _kubelet(request):
+                return 200, _TEXT_HEADERS, b"Healthy"
+            return _json(503, MSG_NOT_READY)
         if kind == _READY:
             if not self.ready or self.draining:
                 return _json(503, MSG_DRAINING if self.draining else MSG_NOT_READY)
@@ -363,6 +365,7 @@ class ScoringApp:
             return
         now = time.perf_counter()
         request = call.request
+        streamed = type(out) is not bytes  # a StreamBody: its chunks are not kept
         record = RequestRecord(
             call.id_headers[0][1].decode("latin-1"),
             request.method,
@@ -370,12 +373,13 @@ class ScoringApp:
             status,
             request.body,
             request.query,
-            out,
+            b"" if streamed else out,
             error,
             time.time() - (now - call.started),
             queue_ms,
             run_ms,
             (now - call.started) * 1000.0,
+            streamed,
         )
         for observer in self.observers:
             try:
@@ -444,6 +448,18 @@ class Cors:
         else:
             out.append((b"access-control-expose-headers", self.EXPOSE))
         return out
+
+
+KUBELET_USER_AGENT = b"kube-probe/"
+"""How the kubelet's HTTP probes introduce themselves (``User-Agent: kube-probe/<version>``)."""
+
+
+def _kubelet(request: HttpRequest) -> bool:
+    """Whether the kubelet sent this request (its liveness probe: the process is alive)."""
+    for name, value in request.headers:
+        if name == b"user-agent":
+            return value.startswith(KUBELET_USER_AGENT)
+    return False
 
 
 def _with_headers(answer: asyncio.Future[Response], extra: Headers) -> asyncio.Future[Response]:

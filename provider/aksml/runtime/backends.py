@@ -21,12 +21,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from queue import SimpleQueue
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aksml.runtime.gate import Gate
 from aksml.runtime.messages import JSON_CT, ScoreRequest, ScoreResult, error_body
 from aksml.runtime.script import LoadedScript, ScriptInfo, ScriptLoadError, ScriptLocation
 from aksml.runtime.settings import RuntimeSettings
+from aksml.runtime.streaming import ThreadedStream, pump
 from aksml.runtime.swagger import build_documents, lookup_message
 
 log = logging.getLogger("aksml.runtime")
@@ -215,7 +216,7 @@ _STOP = object()
 class _Job:
     """One submitted call of the thread back end."""
 
-    __slots__ = ("deadline", "finish", "future", "queued", "req", "started", "token")
+    __slots__ = ("deadline", "finish", "future", "queued", "req", "started", "stream", "token")
 
     def __init__(
         self,
@@ -234,6 +235,8 @@ class _Job:
         """Claimed by whoever pops it first (a run() thread or the loop refusing it); list.pop
         is atomic under the GIL, so exactly one side wins without a lock."""
         self.started = 0.0
+        self.stream: ThreadedStream | None = None
+        """The streamed body run() returned, while its generator runs."""
 
 
 class ThreadBackend(Backend):
@@ -333,7 +336,15 @@ class ThreadBackend(Backend):
                 continue
             busy = True
             job = running
-            if not job.future.done() and now - job.started >= self.timeout_s:
+            if job.stream is not None:
+                if now - job.started >= self.timeout_s and not job.stream.cancelled:
+                    log.warning(
+                        "a streamed response exceeded the scoring timeout (%d ms); "
+                        "connection closed",
+                        self.settings.scoring_timeout_ms,
+                    )
+                    job.stream.abort()
+            elif not job.future.done() and now - job.started >= self.timeout_s:
                 elapsed = (now - job.started) * 1000.0
                 log.warning(
                     "run() exceeded the scoring timeout (%d ms); answering 504, the call keeps "
@@ -375,12 +386,16 @@ class ThreadBackend(Backend):
                     outcome = LoadedScript(
                         script_location(self.settings),
                         hide_authorization=self.settings.auth_mode != "none",
+                        streaming=True,
                     )
                 except ScriptLoadError as exc:
                     outcome = exc
                 except BaseException as exc:  # anything else escaping the user's code
                     outcome = ScriptLoadError(repr(exc))
-                call_soon(_set, job[1], outcome)
+                try:
+                    call_soon(_set, job[1], outcome)
+                except RuntimeError:  # the server stopped (SIGTERM) while init() ran
+                    return
                 continue
             if not _claim(job):
                 continue  # refused meanwhile
@@ -393,8 +408,39 @@ class ThreadBackend(Backend):
             assert script is not None
             running[index] = job
             result = script.handle(job.req)
+            if result.stream is not None:
+                self._stream(job, result, now)
             running[index] = None
-            call_soon(_settle, job, result, now - job.queued)
+            try:
+                call_soon(_settle, job, result, now - job.queued)
+            except RuntimeError:  # the server stopped while run() ran
+                return
+
+    def _stream(self, job: _Job, result: ScoreResult, started: float) -> None:
+        """Answer with the head now, then run the body's generator here (this thread keeps
+        its slot until the body ends; the scoring timeout covers the whole stream)."""
+        loop = self._loop
+        assert loop is not None
+        stream = ThreadedStream(loop)
+        job.stream = stream
+        try:
+            loop.call_soon_threadsafe(
+                _settle,
+                job,
+                # the protocol writes a non-bytes body as a stream (httpproto.StreamBody)
+                result._replace(body=cast(bytes, stream), stream=None),
+                started - job.queued,
+            )
+        except RuntimeError:  # the server stopped
+            result.stream.close()
+            return
+        pump(result.stream, stream, job.started + self.timeout_s)
+        job.stream = None
+
+    @property
+    def streaming(self) -> int:
+        """Streamed responses still being produced."""
+        return sum(job is not None and job.stream is not None for job in self._running)
 
     async def close(self) -> None:
         """Stop idle run() threads (a thread still inside run() ends with the process)."""

@@ -41,6 +41,8 @@ class RequestRecord:
     """Time inside run() (x-ms-run-fn-exec-ms); 0 when run() was not called."""
     total_ms: float
     """Time from request start to response sent."""
+    streamed: bool = False
+    """The body was streamed (``output`` is then empty; ``total_ms`` runs to the head)."""
 
 
 RequestObserver = Callable[[RequestRecord], None]

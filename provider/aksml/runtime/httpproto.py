@@ -54,7 +54,38 @@ SWEEP_INTERVAL_S = 1.0
 
 Headers = list[tuple[bytes, bytes]]
 Response = tuple[int, Headers, bytes]
-"""``(status, headers, body)``; the protocol adds content-length, date and connection."""
+"""``(status, headers, body)``; the protocol adds content-length, date and connection. The body
+may also be a :class:`StreamBody` (sent with chunked transfer encoding)."""
+
+
+class StreamSink(Protocol):
+    """Where a :class:`StreamBody` writes (the connection; called on the event loop)."""
+
+    def send_chunk(self, data: bytes) -> None:
+        """Write one non-empty chunk."""
+
+    def end_stream(self) -> None:
+        """The body is complete."""
+
+    def abort_stream(self) -> None:
+        """Give up: close the connection without completing the body."""
+
+
+class StreamBody(Protocol):
+    """A response body produced over time. The protocol writes the head, then calls
+    :meth:`attach`; the body writes to the sink until it ends or aborts."""
+
+    def attach(self, sink: StreamSink) -> None:
+        """The head is written; write the chunks to ``sink`` from now on."""
+
+    def pause(self) -> None:
+        """The client reads slowly (the write buffer is full): hold back."""
+
+    def resume(self) -> None:
+        """The write buffer drained."""
+
+    def cancel(self) -> None:
+        """The connection is gone, or no body is wanted (HEAD): stop producing."""
 
 
 class HttpRequest:
@@ -204,6 +235,10 @@ class HttpProtocol(asyncio.Protocol):
         self.reading_paused = False
         self.writing_paused = False
         self.close_after = False
+        self.stream: StreamBody | None = None
+        """The streamed body being written (the current request's), if any."""
+        self.stream_chunked = True
+        self.stream_keep_alive = False
         # request being parsed
         self.url = b""
         self.headers: Headers = []
@@ -233,13 +268,20 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = None
         self.server.connections.discard(self)
         self.pipeline.clear()
+        if self.stream is not None:
+            self.stream.cancel()
+            self.stream = None
 
     def pause_writing(self) -> None:
         self.writing_paused = True
         self._pause_reading()
+        if self.stream is not None:
+            self.stream.pause()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
+        if self.stream is not None:
+            self.stream.resume()
         if len(self.pipeline) < MAX_PIPELINED:
             self._resume_reading()
 
@@ -390,11 +432,14 @@ class HttpProtocol(asyncio.Protocol):
         self._respond(request, answer)
 
     def _respond(self, request: HttpRequest, answer: Response) -> None:
+        status, headers, body = answer
+        if type(body) is not bytes:
+            self._respond_stream(request, status, headers, cast(StreamBody, body))
+            return
         self.current = None
         transport = self.transport
         if transport is None:
             return
-        status, headers, body = answer
         keep_alive = (
             request.keep_alive
             and not self.close_after
@@ -413,6 +458,13 @@ class HttpProtocol(asyncio.Protocol):
         if request.method != "HEAD":
             parts.append(body)
         transport.write(b"".join(parts))
+        self._responded(keep_alive)
+
+    def _responded(self, keep_alive: bool) -> None:
+        """A response is complete: close, or go on with the next pipelined request."""
+        transport = self.transport
+        if transport is None:
+            return
         self.last_activity = time.monotonic()
         if not keep_alive:
             transport.close()
@@ -422,6 +474,71 @@ class HttpProtocol(asyncio.Protocol):
             if len(pipeline) <= MAX_PIPELINED // 2 and not self.writing_paused:
                 self._resume_reading()
             self._handle(pipeline.popleft())
+
+    # --- streamed bodies (StreamSink) -----------------------------------------------------------
+
+    def _respond_stream(
+        self, request: HttpRequest, status: int, headers: Headers, body: StreamBody
+    ) -> None:
+        """Write the head; the body follows in chunks (HTTP/1.0: until the connection closes)."""
+        transport = self.transport
+        if transport is None:
+            self.current = None
+            body.cancel()
+            return
+        chunked = self.parser.get_http_version() != "1.0"
+        keep_alive = (
+            chunked and request.keep_alive and not self.close_after and not self.server.closing
+        )
+        parts = [_STATUS_LINES.get(status) or _status_line(status)]
+        for name, value in headers:
+            parts.append(name + b": " + value + b"\r\n")
+        parts.append(self.server.clock.date_line)
+        parts.append(self.server.default_headers)
+        if chunked:
+            parts.append(b"transfer-encoding: chunked\r\n")
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        transport.write(b"".join(parts))
+        if request.method == "HEAD":
+            body.cancel()
+            self.current = None
+            self._responded(keep_alive)
+            return
+        self.stream = body
+        self.stream_chunked = chunked
+        self.stream_keep_alive = keep_alive
+        if self.writing_paused:
+            body.pause()
+        body.attach(self)
+
+    def send_chunk(self, data: bytes) -> None:
+        """Write one chunk of the streamed body."""
+        if self.transport is None or self.stream is None:
+            return
+        if self.stream_chunked:
+            data = b"%x\r\n%b\r\n" % (len(data), data)
+        self.transport.write(data)
+        self.last_activity = time.monotonic()
+
+    def end_stream(self) -> None:
+        """The streamed body is complete: finish the response."""
+        if self.stream is None:
+            return
+        self.stream = None
+        self.current = None
+        if self.transport is not None and self.stream_chunked:
+            self.transport.write(b"0\r\n\r\n")
+        self._responded(self.stream_keep_alive)
+
+    def abort_stream(self) -> None:
+        """Close the connection mid-body (the client sees an incomplete response)."""
+        if self.stream is None:
+            return
+        self.stream = None
+        self.current = None
+        self.abort()
 
     def _fail(self, raw: bytes) -> None:
         """Answer a protocol-level error and close (any request in progress is abandoned)."""

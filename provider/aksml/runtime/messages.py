@@ -7,7 +7,7 @@ Both records are NamedTuples: cheap to build and to pickle across the worker soc
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 JSON_CT = b"application/json"
 """Content type of every JSON response."""
@@ -71,3 +71,7 @@ class ScoreResult(NamedTuple):
     """Response content type."""
     headers: tuple[tuple[bytes, bytes], ...] = ()
     """Extra response headers from the script (``AMLResponse``), sent after the fixed ones."""
+    stream: Any = None
+    """A returned response whose body is a generator, still to be iterated (its chunks are
+    sent with chunked transfer encoding); None otherwise (``body`` is the whole body). Only
+    in-process back ends ask for this: a worker process sends the whole body."""

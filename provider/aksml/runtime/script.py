@@ -91,7 +91,8 @@ class ScriptLocation:
         """Set the AZUREML_* variables score.py reads and extend sys.path like the reference."""
         os.environ[c.ENTRY_SCRIPT.env] = str(self.entry_script)
         os.environ[c.APP_ROOT.env] = str(self.app_root)
-        os.environ[c.MODEL_DIR.env] = self.model_dir
+        if self.model_dir:  # the reference leaves it unset when no model directory is given
+            os.environ[c.MODEL_DIR.env] = self.model_dir
         if self.source_dir is not None:
             os.environ[c.SOURCE_DIRECTORY.env] = str(self.source_dir)
         for entry in (self.source_dir, self.entry_script.parent, self.app_root):
@@ -103,9 +104,21 @@ _COMPAT_MODULE = "aksml.runtime.amlcompat"
 CONTRIB_ALIASES = {
     "azureml.contrib.services.aml_request": _COMPAT_MODULE,
     "azureml.contrib.services.aml_response": _COMPAT_MODULE,
+    # the path azureml-inference-server-http documents today
+    "azureml_inference_server_http.api.aml_request": _COMPAT_MODULE,
+    "azureml_inference_server_http.api.aml_response": _COMPAT_MODULE,
+    # named by the reference's logging.json (formatter and filter classes)
+    "azureml_inference_server_http.log_config": "aksml.runtime.amllog",
 }
-"""Modules score.py imports for @rawhttp, served by aksml when no real package provides them."""
-_CONTRIB_PACKAGES = ("azureml", "azureml.contrib", "azureml.contrib.services")
+"""Modules score.py (or a logging.json) imports from the reference server, served by aksml when
+no real package provides them."""
+_CONTRIB_PACKAGES = (
+    "azureml",
+    "azureml.contrib",
+    "azureml.contrib.services",
+    "azureml_inference_server_http",
+    "azureml_inference_server_http.api",
+)
 
 
 class ContribFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -185,6 +198,7 @@ def _import_script(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:  # the user's module body may raise anything
+        log.error("importing %s failed", path, exc_info=True)  # the user's traceback
         raise ScriptLoadError(f"importing {path} failed: {exc!r}") from exc
     return module
 
@@ -226,10 +240,16 @@ def encode_output(value: Any) -> bytes | None:
 class LoadedScript:
     """An imported score.py whose init() has run; :meth:`handle` serves one request."""
 
-    def __init__(self, location: ScriptLocation, *, hide_authorization: bool) -> None:
-        """Import the script, validate run() and call init() (ScriptLoadError on failure)."""
+    def __init__(
+        self, location: ScriptLocation, *, hide_authorization: bool, streaming: bool = False
+    ) -> None:
+        """Import the script, validate run() and call init() (ScriptLoadError on failure).
+
+        ``streaming``: a returned response with a generator body is handed back unread
+        (:attr:`ScoreResult.stream`) instead of being read whole."""
         self.location = location
         self._hide_authorization = hide_authorization
+        self._streaming = streaming
         location.export_environment()
         install_contrib_aliases()
         _reset_rawhttp()
@@ -355,7 +375,7 @@ class LoadedScript:
         if responses is not None and isinstance(value, responses.Response):
             from aksml.runtime.amlcompat import response_result
 
-            return response_result(value, exec_ms)
+            return response_result(value, exec_ms, streaming=self._streaming)
         body = encode_output(value)
         if body is None:
             log.error("run() returned a value JSON cannot encode: %s", type(value).__name__)

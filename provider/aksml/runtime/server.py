@@ -1,7 +1,8 @@
 """Run the scoring app on the runtime's HTTP protocol (httptools + uvloop): startup banner,
 init(), readiness, SIGTERM drain, exit codes.
 
-Lifecycle: bind and serve liveness at once; load score.py and run init() (readiness fails until
+Lifecycle: bind and answer the kubelet's liveness probe at once (other clients once init()
+returned: :meth:`ScoringApp.dispatch`); load score.py and run init() (readiness fails until
 it returned; failure -> exit 3); serve. On SIGTERM or SIGINT: readiness fails at once, queued
 requests get 503, new scoring requests get 503, in-flight calls finish (bounded by the scoring
 timeout plus one second), then the listener closes and the process exits 0. A second SIGINT
@@ -63,7 +64,7 @@ def make_authenticator(settings: RuntimeSettings) -> AuthenticatorLike | None:
     """The authenticator for the configured auth mode (None when auth is off)."""
     if settings.auth_mode == "none":
         return None
-    from aksml.runtime.auth import build_authenticator
+    from aksml.runtime.auth_mode import build_authenticator
 
     return build_authenticator(
         settings.auth_mode,
@@ -81,11 +82,16 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _banner(settings: RuntimeSettings, backend: Backend, port: int) -> list[str]:
+def _banner(
+    settings: RuntimeSettings, backend: Backend, port: int, health_port: int | None = None
+) -> list[str]:
     base = f"http://{_display_host(settings.host)}:{port}"
     target = settings.upstream or str(settings.entry_script)
     lines = [f"aksml serve: {target} ({backend.description})"]
     lines.append(f"  Liveness:  GET  {base}{c.LIVENESS_PATH}")
+    if health_port is not None:
+        health_base = f"http://{_display_host(settings.host)}:{health_port}"
+        lines.append(f"  Health:    GET  {health_base}{c.LIVENESS_PATH}")
     lines.append(f"  Readiness: GET  {base}{c.READINESS_PATH}")
     lines.append(f"  Score:     POST {base}{c.SCORE_PATH}")
     prefix = settings.aml_prefix
@@ -129,7 +135,33 @@ def _write_generated_keys(settings: RuntimeSettings) -> str:
     return path
 
 
-def serve(settings: RuntimeSettings, observers: Sequence[RequestObserver] = ()) -> int:
+class Announcer:
+    """What the server says when it starts, is ready, fails and stops (``aksml serve``'s
+    lines; the ``azmlinfsrv`` command says the reference server's instead)."""
+
+    def listening(self, banner: list[str]) -> None:
+        """The ports are bound (``banner``: the lines naming the URLs and settings)."""
+        print("\n".join(banner), flush=True)
+
+    def ready(self, settings: RuntimeSettings) -> None:
+        """init() returned: the server is ready."""
+        print("aksml serve: ready (init() returned)", flush=True)
+
+    def load_failed(self, exc: BaseException) -> None:
+        """score.py did not load or its init() raised (the process exits 3)."""
+        log.error("scoring script failed to start: %s", exc)
+
+    def stopped(self, code: int) -> None:
+        """The server stopped with exit code ``code``."""
+        print(f"aksml serve: stopped (exit {code})", flush=True)
+        sys.stdout.flush()
+
+
+def serve(
+    settings: RuntimeSettings,
+    observers: Sequence[RequestObserver] = (),
+    announcer: Announcer | None = None,
+) -> int:
     """Run the server until drained; returns the process exit code."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -141,7 +173,7 @@ def serve(settings: RuntimeSettings, observers: Sequence[RequestObserver] = ()) 
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
         runner = asyncio.Runner()
     with runner:
-        return runner.run(_main(settings, observers))
+        return runner.run(_main(settings, observers, announcer or Announcer()))
 
 
 def _or(value: _T | None, default: _T) -> _T:
@@ -174,7 +206,9 @@ def make_observability(settings: RuntimeSettings) -> Observability:
     return Observability.from_config(config, os.environ)
 
 
-async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver]) -> int:
+async def _main(
+    settings: RuntimeSettings, observers: Sequence[RequestObserver], announcer: Announcer
+) -> int:
     observability = make_observability(settings)
     backend = make_backend(settings)
     authenticator = make_authenticator(settings)
@@ -196,7 +230,7 @@ async def _main(settings: RuntimeSettings, observers: Sequence[RequestObserver])
     app_ref.append(app)
     observability.start()
     try:
-        return await _serve(settings, backend, authenticator, metrics, app)
+        return await _serve(settings, backend, authenticator, metrics, app, announcer)
     finally:
         # every response has been sent (drained): write what collection/telemetry still hold
         observability.close()
@@ -208,8 +242,11 @@ async def _serve(
     authenticator: AuthenticatorLike | None,
     metrics: RuntimeMetrics,
     app: ScoringApp,
+    announcer: Announcer,
 ) -> int:
-    server = HttpServer(app, _default_headers(settings))
+    default_headers = _default_headers(settings)
+    server = HttpServer(app, default_headers)
+    health = HttpServer(app, default_headers) if settings.health_port else None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     interrupts = 0
@@ -241,12 +278,17 @@ async def _serve(
         await authenticator.start()
     if settings.metrics_port:
         metrics.serve(settings.host, settings.metrics_port)
-    try:
-        port = await server.start(settings.host, settings.port)
-    except OSError as exc:
-        log.error("could not start the HTTP server on %s:%d: %s", settings.host, settings.port, exc)
-        return c.EXIT_USAGE
-    print("\n".join(_banner(settings, backend, port)), flush=True)
+    bound = [(server, settings.port)]
+    if health is not None:
+        bound.append((health, settings.health_port))
+    ports = []
+    for listener, wanted in bound:
+        try:
+            ports.append(await listener.start(settings.host, wanted))
+        except OSError as exc:
+            log.error("could not start the HTTP server on %s:%d: %s", settings.host, wanted, exc)
+            return c.EXIT_USAGE
+    announcer.listening(_banner(settings, backend, *ports))
 
     load_started = time.perf_counter()
     start_task = asyncio.create_task(backend.start())
@@ -257,7 +299,7 @@ async def _serve(
         try:
             start_task.result()
         except ScriptLoadError as exc:
-            log.error("scoring script failed to start: %s", exc)
+            announcer.load_failed(exc)
             code = c.EXIT_INIT_FAILED
         except Exception:
             log.exception("the scoring back end failed to start")
@@ -270,20 +312,20 @@ async def _serve(
             if app.observers:
                 _relax_gc()
             app.ready = True
-            print("aksml serve: ready (init() returned)", flush=True)
+            announcer.ready(settings)
             await stop.wait()
     stop_task.cancel()
     if fatal:
         code = c.EXIT_INIT_FAILED
     await _drain(app, backend, settings)
-    await server.shutdown(SHUTDOWN_GRACE_S)
+    for listener, _ in bound:
+        await listener.shutdown(SHUTDOWN_GRACE_S)
     if not start_task.done():
         start_task.cancel()
     await backend.close()
     if authenticator is not None:
         await authenticator.close()
-    print(f"aksml serve: stopped (exit {code})", flush=True)
-    sys.stdout.flush()
+    announcer.stopped(code)
     return code
 
 
@@ -322,3 +364,11 @@ async def _drain(app: ScoringApp, backend: Backend, settings: RuntimeSettings) -
             )
         except TimeoutError:
             log.warning("draining: %d request(s) still running; stopping anyway", app.active)
+    await _wait_streams(backend, settings.scoring_timeout_ms / 1000.0 + DRAIN_MARGIN_S)
+
+
+async def _wait_streams(backend: Backend, timeout_s: float) -> None:
+    """Let streamed responses still being produced finish (they end by the scoring timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while getattr(backend, "streaming", 0) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)

@@ -41,6 +41,8 @@ class RuntimeSettings:
     """Scoring port."""
     metrics_port: int = c.DEFAULT_METRICS_PORT
     """Prometheus port; 0 disables /metrics."""
+    health_port: int = 0
+    """Second port serving the same app (0: none)."""
     service_name: str | None = None
     """Service name for the AML path prefix and the swagger title."""
     auth_mode: AuthMode = "none"
@@ -145,6 +147,14 @@ def _bool(setting: c.RuntimeSetting, value: object) -> bool:
     raise _bad(setting, value, "expected true or false")
 
 
+def _lenient_bool(setting: c.RuntimeSetting, value: object) -> bool:
+    """True/false words as :func:`_bool`, anything else false (the reference's reading of its
+    own variables: an invalid value disables)."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in _TRUE
+
+
 def _text(setting: c.RuntimeSetting, value: object) -> str | None:
     text = str(value).strip()
     return text or None
@@ -203,6 +213,7 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "host": (c.HOST, _text),
     "port": (c.PORT, _int(0, 65535)),
     "metrics_port": (c.METRICS_PORT, _int(0, 65535)),
+    "health_port": (c.HEALTH_PORT, _int(0, 65535)),
     "service_name": (c.SERVICE_NAME, _text),
     "auth_mode": (c.AUTH_MODE, _choice("key", "token", "none")),
     "primary_key": (c.PRIMARY_KEY, _text),
@@ -213,7 +224,10 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "upstream": (c.UPSTREAM, _url),
     "upstream_score_path": (c.UPSTREAM_SCORE_PATH, _path),
     "upstream_swagger_path": (c.UPSTREAM_SWAGGER_PATH, _path),
-    "max_concurrent_requests": (c.MAX_CONCURRENT_REQUESTS, _int(1, 1024)),
+    "max_concurrent_requests": (
+        c.MAX_CONCURRENT_REQUESTS,
+        _int(1, c.MAX_CONCURRENT_REQUESTS_LIMIT),
+    ),
     "max_request_wait_ms": (c.MAX_REQUEST_WAIT_MS, _int(0)),
     "scoring_timeout_ms": (c.SCORING_TIMEOUT_MS, _int(1)),
     "max_body_bytes": (c.MAX_BODY_BYTES, _int(1)),
@@ -227,7 +241,7 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "app_insights_sample_rate": (c.APP_INSIGHTS_SAMPLE_RATE, _sample_rate),
     "access_log": (c.ACCESS_LOG, _bool),
     "cors_origins": (c.CORS_ORIGINS, _text),
-    "server_version_header": (c.SERVER_VERSION_HEADER, _bool),
+    "server_version_header": (c.SERVER_VERSION_HEADER, _lenient_bool),
     "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),
     "show_keys": (c.SHOW_KEYS, _bool),
@@ -331,13 +345,24 @@ def _finish(parsed: dict[str, Any], cwd: Path) -> RuntimeSettings:
         values["primary_key"] = secrets.token_urlsafe(32)
         values["secondary_key"] = secrets.token_urlsafe(32)
         values["keys_generated"] = True
-    port = values.get("port", c.DEFAULT_PORT)
-    if port and port == values.get("metrics_port", c.DEFAULT_METRICS_PORT):
-        raise WebserviceException(
-            f"{c.PORT.flag} and {c.METRICS_PORT.flag} must differ (both {port})"
-        )
+    _check_ports(values)
     known = {f.name for f in fields(RuntimeSettings)}
     return RuntimeSettings(**{k: v for k, v in values.items() if k in known})
+
+
+def _check_ports(values: Mapping[str, Any]) -> None:
+    """The scoring, health and metrics ports must differ (0: any free port, never a clash)."""
+    named = [
+        (c.PORT, values.get("port", c.DEFAULT_PORT)),
+        (c.HEALTH_PORT, values.get("health_port", 0)),
+        (c.METRICS_PORT, values.get("metrics_port", c.DEFAULT_METRICS_PORT)),
+    ]
+    for i, (first, port) in enumerate(named):
+        for second, other in named[i + 1 :]:
+            if port and port == other:
+                raise WebserviceException(
+                    f"{first.flag} and {second.flag} must differ (both {port})"
+                )
 
 
 def _auth_mode(values: Mapping[str, Any]) -> AuthMode:

@@ -48,6 +48,9 @@ def worker_main(fd: int, spec: dict[str, Any]) -> int:
     """Serve scoring calls on socket ``fd``; returns the exit code."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from aksml.runtime.amllog import apply_inherited_style
+
+    apply_inherited_style()  # the azmlinfsrv command's log lines, in workers too
     telemetry: Any = None
     if os.environ.get(c.APP_INSIGHTS_CONNECTION_STRING_ENV, "").strip():
         from aksml.runtime.telemetry import telemetry_from_env

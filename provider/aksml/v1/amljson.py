@@ -1,11 +1,15 @@
-"""AML v1 JSON both ways: ``serialize()`` (§2.4), the create payload (§2.1/§2.2) and import.
+"""AML v1 JSON both ways: ``serialize()``, the create payload and import.
+
+See ``docs/configuration.md`` ("AML JSON").
 
 Import (``from_aml_json``) accepts, for ``computeType`` ``AKS`` or ``AKSENDPOINT``:
 
 - a v1 service/endpoint GET payload or ``serialize()`` output (read-only keys such as
   ``state``, ``scoringUri`` or ``createdTime`` are ignored),
 - a create payload (``to_create_payload``), and
-- an ``az ml model deploy --dc`` deploymentconfig.json (§2.5: ``gpuCores`` top level,
+- an ``az ml model deploy --dc`` deploymentconfig.json (the example in
+  https://learn.microsoft.com/azure/machine-learning/v1/how-to-deploy-azure-kubernetes-service:
+  ``gpuCores`` top level,
   ``tokenAuthEnabled``, ``computeTargetName``, ``versionName``, ``trafficPercentile``),
 - plus, for hand-written (YAML) files, the snake_case parameter names at top level.
 
@@ -27,7 +31,14 @@ from aksml.v1.config import (
     AksServiceDeploymentConfiguration,
     _DeploymentConfigurationBase,
 )
-from aksml.v1.params import ENDPOINT_PARAMETERS, SERVICE_PARAMETERS, describe, suggest
+from aksml.v1.params import (
+    ENDPOINT_PARAMETERS,
+    JSON_FLAT,
+    JSON_NESTED,
+    SERVICE_PARAMETERS,
+    describe,
+    suggest,
+)
 from aksml.v1.traffic import EndpointVersionSpec
 
 AnyConfiguration = AksServiceDeploymentConfiguration | AksEndpointDeploymentConfiguration
@@ -38,54 +49,11 @@ VersionConfiguration = tuple[EndpointVersionSpec, AksServiceDeploymentConfigurat
 
 _INVALID: Final = "Invalid configuration, "
 
-# top-level JSON key -> parameter
-_FLAT: Final[dict[str, str]] = {
-    "authEnabled": "auth_enabled",
-    "appInsightsEnabled": "enable_app_insights",
-    "scoringTimeoutMs": "scoring_timeout_ms",
-    "maxConcurrentRequestsPerContainer": "replica_max_concurrent_requests",
-    "maxQueueWaitMs": "max_request_wait_time",
-    "numReplicas": "num_replicas",
-    "gpuCores": "gpu_cores",
-    "namespace": "namespace",
-    "tokenAuthEnabled": "token_auth_enabled",
-    "aadAuthEnabled": "token_auth_enabled",
-    "computeTargetName": "compute_target_name",
-    "computeName": "compute_target_name",
-    "description": "description",
-    "tags": "tags",
-    "kvTags": "tags",
-    "properties": "properties",
-    "versionName": "version_name",
-    "trafficPercentile": "traffic_percentile",
-    "storageInitEnabled": "blobfuse_enabled",
-}
-
-# object key -> {inner key -> parameter}
+# top-level JSON key -> parameter, and object key -> {inner key -> parameter}: from the table
+_FLAT: Final[dict[str, str]] = JSON_FLAT
 _NESTED: Final[dict[str, dict[str, str]]] = {
-    "autoScaler": {
-        "autoscaleEnabled": "autoscale_enabled",
-        "minReplicas": "autoscale_min_replicas",
-        "maxReplicas": "autoscale_max_replicas",
-        "refreshPeriodInSeconds": "autoscale_refresh_seconds",
-        "targetUtilization": "autoscale_target_utilization",
-    },
-    "containerResourceRequirements": {
-        "cpu": "cpu_cores",
-        "cpuLimit": "cpu_cores_limit",
-        "memoryInGB": "memory_gb",
-        "memoryInGBLimit": "memory_gb_limit",
-        "gpu": "gpu_cores",
-    },
-    "dataCollection": {"storageEnabled": "collect_model_data", "eventHubEnabled": ""},
-    "livenessProbeRequirements": {
-        "periodSeconds": "period_seconds",
-        "initialDelaySeconds": "initial_delay_seconds",
-        "timeoutSeconds": "timeout_seconds",
-        "successThreshold": "success_threshold",
-        "failureThreshold": "failure_threshold",
-    },
-    "keys": {"primaryKey": "primary_key", "secondaryKey": "secondary_key"},
+    **JSON_NESTED,
+    "dataCollection": {**JSON_NESTED["dataCollection"], "eventHubEnabled": ""},
 }
 
 # read-only / deployment-time keys of v1 GET, serialize() and create payloads: ignored
@@ -202,7 +170,7 @@ def _service_serialize(
 def serialize(
     config: AnyConfiguration | _DeploymentConfigurationBase, name: str | None = None
 ) -> dict[str, Any]:
-    """``AksWebservice.serialize()`` / ``AksEndpoint.serialize()`` shape (§2.4) for a configuration.
+    """``AksWebservice.serialize()`` / ``AksEndpoint.serialize()`` shape for a configuration.
 
     Keys that only exist for a deployed service (``state``, ``scoringUri``, ...) are null. Keys
     (``primary_key``/``secondary_key``) are never serialized (they are secrets; v1 did not
@@ -296,13 +264,13 @@ def to_create_payload(
     name: str,
     compute_name: str | None = None,
 ) -> dict[str, Any]:
-    """The MMS create request (§2.1 service, §2.2 endpoint) for ``name``.
+    """The MMS create request (service or endpoint) for ``name``.
 
     ``computeName`` is ``compute_target_name`` if set, else ``compute_name`` (as
-    ``Model.deploy`` did). Where v1 lost information aksml does not (§8 item 7):
+    ``Model.deploy`` did). Where v1 lost information aksml does not:
     ``dataCollection`` is sent whenever ``collect_model_data`` is set (also False), ``keys``
     whenever either key is set, ``autoScaler`` whenever any autoscale field is set, and endpoint
-    versions carry ``computeType: "AKS"`` (§8 item 9). ``properties`` carries only the user's
+    versions carry ``computeType: "AKS"``. ``properties`` carries only the user's
     properties (no SDK tracking information).
     """
     if not isinstance(config, AksEndpointDeploymentConfiguration):

@@ -18,10 +18,14 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from aksml.errors import WebserviceException
 from aksml.v1.params import (
+    ENDPOINT_CONFIG_UPDATE_PARAMETERS,
     ENDPOINT_PARAMETERS,
     SERVICE_PARAMETERS,
+    UPDATE_GIVEN_WHEN_NOT_NONE,
+    UPDATE_PARAMETERS,
     Kind,
     check_value,
+    default,
     unknown_key_message,
 )
 from aksml.v1.resolved import ResolvedServiceConfig
@@ -34,87 +38,33 @@ from aksml.v1.validation import (
     v1_update_messages,
 )
 
-# ---- documented defaults (§1.2), applied by resolve() -------------------------------------
-DEFAULT_CPU_CORES = 0.1
-"""CPU request in cores (SDK docstring and [AKS-v1] agree)."""
-DEFAULT_MEMORY_GB = 0.5
-"""Memory request in GiB."""
-DEFAULT_GPU_CORES = 0
-"""GPU count. SDK docstring says 0, the [AKS-v1] table says 1: aksml takes 0 because 1 would make
-every service that never mentioned GPUs unschedulable on a CPU-only cluster, and the SDK
-docstring is what v1 users read at the call site."""
-DEFAULT_AUTOSCALE_MIN_REPLICAS = 1
-"""Autoscaler lower bound."""
-DEFAULT_AUTOSCALE_MAX_REPLICAS = 10
-"""Autoscaler upper bound (raised to ``autoscale_min_replicas`` when only the minimum is given
-and it is above 10, so the resolved view never has min > max)."""
-DEFAULT_AUTOSCALE_REFRESH_SECONDS = 1
-"""Autoscaler refresh period."""
-DEFAULT_AUTOSCALE_TARGET_UTILIZATION = 70
-"""Target utilisation in percent."""
-DEFAULT_SCORING_TIMEOUT_MS = 60000
-"""Per-request scoring timeout (504 after it)."""
-DEFAULT_REPLICA_MAX_CONCURRENT_REQUESTS = 1
-"""Concurrent ``run()`` calls per replica."""
-DEFAULT_MAX_REQUEST_WAIT_TIME = 500
-"""Queue wait in ms before a 503."""
-DEFAULT_PERIOD_SECONDS = 10
-"""Liveness probe period."""
-DEFAULT_INITIAL_DELAY_SECONDS = 310
-"""Liveness probe initial delay."""
-DEFAULT_TIMEOUT_SECONDS = 2
-"""Liveness probe timeout. The deploy docstring and [AKS-v1] say 2; only azureml-core's
-deserialisation fallback for a GET payload without a value (and the ``update()`` docstring) say
-1. aksml takes 2: it is what both documents describing a *deployment* promise."""
-DEFAULT_SUCCESS_THRESHOLD = 1
-"""Liveness probe success threshold."""
-DEFAULT_FAILURE_THRESHOLD = 3
-"""Liveness probe failure threshold."""
-
-UPDATE_PARAMETERS: tuple[str, ...] = (
-    "autoscale_enabled",
-    "autoscale_min_replicas",
-    "autoscale_max_replicas",
-    "autoscale_refresh_seconds",
-    "autoscale_target_utilization",
-    "collect_model_data",
-    "auth_enabled",
-    "cpu_cores",
-    "memory_gb",
-    "enable_app_insights",
-    "scoring_timeout_ms",
-    "replica_max_concurrent_requests",
-    "max_request_wait_time",
-    "num_replicas",
-    "tags",
-    "properties",
-    "description",
-    "gpu_cores",
-    "period_seconds",
-    "initial_delay_seconds",
-    "timeout_seconds",
-    "success_threshold",
-    "failure_threshold",
-    "namespace",
-    "token_auth_enabled",
-    "cpu_cores_limit",
-    "memory_gb_limit",
-)
-"""``AksWebservice.update()`` parameters (v1 order) minus image/models/inference_config."""
-
-# update(): parameters whose emptiness v1 tested with `is None` (the others use truthiness)
-_UPDATE_IS_NONE = {
-    "autoscale_enabled",
-    "collect_model_data",
-    "auth_enabled",
-    "enable_app_insights",
-    "token_auth_enabled",
-    "tags",
-    "properties",
-    "cpu_cores_limit",
-    "memory_gb_limit",
-    "traffic_percentile",
-}
+# ---- documented defaults (docs/configuration.md "Parameters"), applied by resolve() ---------
+# Declared once, in the parameter table (aksml.v1.params.PARAMETERS). Where the references
+# disagree, the table's value is the one the SDK docstring gives the v1 caller:
+# - gpu_cores 0: the deploymentconfig table of
+#   https://learn.microsoft.com/azure/machine-learning/v1/how-to-deploy-azure-kubernetes-service
+#   says 1, which would make every service that never mentioned GPUs unschedulable on a
+#   CPU-only cluster.
+# - timeout_seconds 2: the deploy docstring and that article say 2; only azureml-core's
+#   deserialisation fallback for a GET payload without a value (and the update() docstring)
+#   say 1.
+DEFAULT_CPU_CORES: float = default("cpu_cores")
+DEFAULT_MEMORY_GB: float = default("memory_gb")
+DEFAULT_GPU_CORES: int = default("gpu_cores")
+DEFAULT_AUTOSCALE_MIN_REPLICAS: int = default("autoscale_min_replicas")
+DEFAULT_AUTOSCALE_MAX_REPLICAS: int = default("autoscale_max_replicas")
+"""Raised to ``autoscale_min_replicas`` when only the minimum is given and it is above 10, so
+the resolved view never has min > max."""
+DEFAULT_AUTOSCALE_REFRESH_SECONDS: int = default("autoscale_refresh_seconds")
+DEFAULT_AUTOSCALE_TARGET_UTILIZATION: int = default("autoscale_target_utilization")
+DEFAULT_SCORING_TIMEOUT_MS: int = default("scoring_timeout_ms")
+DEFAULT_REPLICA_MAX_CONCURRENT_REQUESTS: int = default("replica_max_concurrent_requests")
+DEFAULT_MAX_REQUEST_WAIT_TIME: int = default("max_request_wait_time")
+DEFAULT_PERIOD_SECONDS: int = default("period_seconds")
+DEFAULT_INITIAL_DELAY_SECONDS: int = default("initial_delay_seconds")
+DEFAULT_TIMEOUT_SECONDS: int = default("timeout_seconds")
+DEFAULT_SUCCESS_THRESHOLD: int = default("success_threshold")
+DEFAULT_FAILURE_THRESHOLD: int = default("failure_threshold")
 
 
 class _DeploymentConfigurationBase(BaseModel):
@@ -235,14 +185,15 @@ class _DeploymentConfigurationBase(BaseModel):
 
     # ---- resolved view -------------------------------------------------------------------
     def resolve(self) -> ResolvedServiceConfig:
-        """The configuration with every documented default applied (§1.2).
+        """The configuration with every documented default applied (``docs/configuration.md``).
 
         Decisions where the reference conflicts or is silent:
 
         - ``autoscale_enabled`` defaults to ``num_replicas is None`` (SDK docstring "True if
-          num_replicas is None"); [AKS-v1]'s "if numReplicas = 0" cannot happen, 0 is invalid.
-        - ``timeout_seconds`` 2 and ``gpu_cores`` 0: see ``DEFAULT_TIMEOUT_SECONDS`` /
-          ``DEFAULT_GPU_CORES``.
+          num_replicas is None"); the v1 AKS deploy article's "if numReplicas = 0" cannot
+          happen, 0 is invalid.
+        - ``timeout_seconds`` 2 and ``gpu_cores`` 0: see the comment above
+          ``DEFAULT_CPU_CORES``.
         - Request never above limit: when only a limit is given and it is below the default
           request (``cpu_cores_limit=0.05`` vs 0.1), the request is lowered to the limit. An
           explicit request above its limit is rejected by validation (v1 message).
@@ -310,7 +261,9 @@ class _DeploymentConfigurationBase(BaseModel):
     _UPDATABLE: ClassVar[tuple[str, ...]] = UPDATE_PARAMETERS
 
     def update(self, **kwargs: Any) -> Self:
-        """A new configuration with v1 ``AksWebservice.update()`` semantics (§1.4).
+        """A new configuration with v1 ``AksWebservice.update()`` semantics.
+
+        See ``docs/configuration.md`` ("``update(**kwargs)``"):
 
         - None = unchanged; ``tags`` replaces the whole dict; ``properties`` adds keys and
           refuses to change an existing key's value.
@@ -325,27 +278,11 @@ class _DeploymentConfigurationBase(BaseModel):
           ``autoscale_enabled=False`` too).
         - The merged configuration is validated again like ``deploy_configuration``.
         """
-        kinds = self._PARAMETERS
-        errors = ""
-        args: dict[str, Any] = {}
-        for key, value in kwargs.items():
-            if key not in self._UPDATABLE:
-                if key in kinds:
-                    errors += (
-                        f"Error, {key} cannot be changed by update(); create a new configuration "
-                        "with deploy_configuration() instead.\n"
-                    )
-                else:
-                    errors += unknown_key_message(key, self._UPDATABLE, "update() parameter")
-                continue
-            if value is None:
-                continue
-            args[key], message = check_value(key, kinds[key], value)
-            errors += message
-        if errors:
-            raise WebserviceException(errors)
+        args = self._update_arguments(kwargs)
         if not any(
-            (args.get(name) is not None) if name in _UPDATE_IS_NONE else bool(args.get(name))
+            (args.get(name) is not None)
+            if name in UPDATE_GIVEN_WHEN_NOT_NONE
+            else bool(args.get(name))
             for name in self._UPDATABLE
         ):
             raise WebserviceException("No parameters provided to update.")
@@ -396,12 +333,36 @@ class _DeploymentConfigurationBase(BaseModel):
             merged.pop("num_replicas", None)
         return type(self)(**merged)
 
+    def _update_arguments(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The given ``update()`` arguments, type-checked (phase 1); unknown or not updatable
+        names are errors."""
+        kinds = self._PARAMETERS
+        errors = ""
+        args: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if key not in self._UPDATABLE:
+                if key in kinds:
+                    errors += (
+                        f"Error, {key} cannot be changed by update(); create a new configuration "
+                        "with deploy_configuration() instead.\n"
+                    )
+                else:
+                    errors += unknown_key_message(key, self._UPDATABLE, "update() parameter")
+                continue
+            if value is None:
+                continue
+            args[key], message = check_value(key, kinds[key], value)
+            errors += message
+        if errors:
+            raise WebserviceException(errors)
+        return args
+
     def _extra_update_messages(self, args: Mapping[str, Any]) -> str:
         return ""
 
     # ---- AML JSON -------------------------------------------------------------------------
     def serialize(self, name: str | None = None) -> dict[str, Any]:
-        """The configuration in the shape of v1 ``serialize()`` (§2.4); see ``aksml.v1.amljson``.
+        """The configuration in the shape of v1 ``serialize()``; see ``aksml.v1.amljson``.
 
         ``name`` fills the ``name`` key (null for a configuration that has no service yet).
         """
@@ -410,7 +371,7 @@ class _DeploymentConfigurationBase(BaseModel):
         return serialize(self, name)
 
     def to_create_payload(self, name: str, compute_name: str | None = None) -> dict[str, Any]:
-        """The MMS create-request body (§2.1/§2.2) for a service/endpoint called ``name``."""
+        """The MMS create-request body for a service/endpoint called ``name``."""
         from aksml.v1.amljson import to_create_payload
 
         return to_create_payload(self, name, compute_name=compute_name)
@@ -465,7 +426,7 @@ class AksEndpointDeploymentConfiguration(_DeploymentConfigurationBase):
 
     _PARAMETERS: ClassVar[dict[str, Kind]] = ENDPOINT_PARAMETERS
     WEBSERVICE_TYPE: ClassVar[str] = "AksEndpoint"
-    _UPDATABLE: ClassVar[tuple[str, ...]] = (*UPDATE_PARAMETERS, "traffic_percentile")
+    _UPDATABLE: ClassVar[tuple[str, ...]] = ENDPOINT_CONFIG_UPDATE_PARAMETERS
 
     version_name: str | None = None
     """Name of the first version (default: the endpoint name); 3-32 chars, v1 name rule."""

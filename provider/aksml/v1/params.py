@@ -17,6 +17,7 @@ import difflib
 import enum
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 
@@ -30,62 +31,267 @@ class Kind(enum.Enum):
     STR_MAP = "a mapping of strings to strings"
 
 
-SERVICE_PARAMETERS: Final[dict[str, Kind]] = {
-    "autoscale_enabled": Kind.BOOL,
-    "autoscale_min_replicas": Kind.INT,
-    "autoscale_max_replicas": Kind.INT,
-    "autoscale_refresh_seconds": Kind.INT,
-    "autoscale_target_utilization": Kind.INT,
-    "collect_model_data": Kind.BOOL,
-    "auth_enabled": Kind.BOOL,
-    "cpu_cores": Kind.FLOAT,
-    "memory_gb": Kind.FLOAT,
-    "enable_app_insights": Kind.BOOL,
-    "scoring_timeout_ms": Kind.INT,
-    "replica_max_concurrent_requests": Kind.INT,
-    "max_request_wait_time": Kind.INT,
-    "num_replicas": Kind.INT,
-    "primary_key": Kind.STR,
-    "secondary_key": Kind.STR,
-    "tags": Kind.STR_MAP,
-    "properties": Kind.STR_MAP,
-    "description": Kind.STR,
-    "gpu_cores": Kind.INT,
-    "period_seconds": Kind.INT,
-    "initial_delay_seconds": Kind.INT,
-    "timeout_seconds": Kind.INT,
-    "success_threshold": Kind.INT,
-    "failure_threshold": Kind.INT,
-    "namespace": Kind.STR,
-    "token_auth_enabled": Kind.BOOL,
-    "compute_target_name": Kind.STR,
-    "cpu_cores_limit": Kind.FLOAT,
-    "memory_gb_limit": Kind.FLOAT,
-    "blobfuse_enabled": Kind.BOOL,
-}
+class Scope(enum.Flag):
+    """Where a parameter is set (a parameter may live in several places)."""
+
+    SERVICE = enum.auto()
+    """``AksWebservice.deploy_configuration`` / ``AksWebserviceArgs`` / ``AksWebservice.update``."""
+    ENDPOINT = enum.auto()
+    """An endpoint-level setting: ``AksEndpointArgs`` / ``AksEndpoint.update``."""
+    VERSION = enum.auto()
+    """A version's setting: ``create_version`` / ``update_version`` /
+    ``AksEndpointVersionArgs``."""
+    ROUTING = enum.auto()
+    """A version's routing view (``EndpointVersionSpec``): ``AksEndpointVersionArgs`` and
+    ``AksEndpoint.deploy_configuration`` (for its first version)."""
+
+
+_NONE = Scope(0)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One deploy parameter: the one place its name, type, default, AML JSON key, ``update()``
+    rules, scope and beyond-v1 limits are declared. Everything else derives from
+    :data:`PARAMETERS`."""
+
+    name: str
+    """The v1 parameter name (also the component argument name)."""
+    kind: Kind
+    """Its value type (phase-1 type check)."""
+    default: float | int | bool | None
+    """The documented default ``resolve()`` applies (None: no single value; see ``resolve``)."""
+    json: str
+    """AML v1 JSON key: ``key`` at top level or ``object.key`` (serialize / GET / create)."""
+    scope: Scope
+    """Where it can be set."""
+    update: Scope = _NONE
+    """Which ``update()`` calls accept it (``SERVICE``: ``AksWebservice.update`` and
+    ``update_version``; ``ENDPOINT``: ``AksEndpoint.update``; ``ROUTING``:
+    ``AksEndpointDeploymentConfiguration.update``)."""
+    update_given_when_not_none: bool = False
+    """v1 ``update()`` counts this argument as given when it is not None (True) or when it is
+    truthy (False: ``update(gpu_cores=0)`` is "No parameters provided to update.")."""
+    json_aliases: tuple[str, ...] = ()
+    """Other top-level AML JSON keys read on import (``az ml --dc`` files, create payloads)."""
+    beyond_v1_scope: Scope = _NONE
+    """Scopes where aksml accepts it but v1 did not (e.g. ``blobfuse_enabled`` per version)."""
+    maximum: int | None = None
+    """Beyond-v1 upper bound (a limit the runtime enforces); checked in phase 3."""
+    maximum_reason: str = ""
+    """Why the maximum exists, for the error message."""
+
+
+_S, _E, _V, _R = Scope.SERVICE, Scope.ENDPOINT, Scope.VERSION, Scope.ROUTING
+
+PARAMETERS: Final[tuple[Parameter, ...]] = (
+    Parameter(
+        "autoscale_enabled", Kind.BOOL, None, "autoScaler.autoscaleEnabled", _S | _V, _S, True
+    ),
+    Parameter("autoscale_min_replicas", Kind.INT, 1, "autoScaler.minReplicas", _S | _V, _S),
+    Parameter("autoscale_max_replicas", Kind.INT, 10, "autoScaler.maxReplicas", _S | _V, _S),
+    Parameter(
+        "autoscale_refresh_seconds", Kind.INT, 1, "autoScaler.refreshPeriodInSeconds", _S | _V, _S
+    ),
+    Parameter(
+        "autoscale_target_utilization", Kind.INT, 70, "autoScaler.targetUtilization", _S | _V, _S
+    ),
+    Parameter(
+        "collect_model_data", Kind.BOOL, False, "dataCollection.storageEnabled", _S | _V, _S, True
+    ),
+    Parameter("auth_enabled", Kind.BOOL, None, "authEnabled", _S | _E, _S | _E, True),
+    Parameter("cpu_cores", Kind.FLOAT, 0.1, "containerResourceRequirements.cpu", _S | _V, _S),
+    Parameter(
+        "memory_gb", Kind.FLOAT, 0.5, "containerResourceRequirements.memoryInGB", _S | _V, _S
+    ),
+    Parameter(
+        "enable_app_insights", Kind.BOOL, False, "appInsightsEnabled", _S | _E, _S | _E, True
+    ),
+    Parameter("scoring_timeout_ms", Kind.INT, 60000, "scoringTimeoutMs", _S | _V, _S),
+    Parameter(
+        "replica_max_concurrent_requests",
+        Kind.INT,
+        1,
+        "maxConcurrentRequestsPerContainer",
+        _S | _V,
+        _S,
+        maximum=1024,
+        maximum_reason="the runtime's limit per replica",
+    ),
+    Parameter("max_request_wait_time", Kind.INT, 500, "maxQueueWaitMs", _S | _V, _S),
+    Parameter("num_replicas", Kind.INT, None, "numReplicas", _S | _V, _S),
+    Parameter("primary_key", Kind.STR, None, "keys.primaryKey", _S | _E),
+    Parameter("secondary_key", Kind.STR, None, "keys.secondaryKey", _S | _E),
+    Parameter(
+        "tags", Kind.STR_MAP, None, "tags", _S | _E | _V, _S | _E, True, json_aliases=("kvTags",)
+    ),
+    Parameter("properties", Kind.STR_MAP, None, "properties", _S | _E | _V, _S | _E, True),
+    Parameter("description", Kind.STR, None, "description", _S | _E | _V, _S | _E),
+    Parameter(
+        "gpu_cores",
+        Kind.INT,
+        0,
+        "containerResourceRequirements.gpu",
+        _S | _V,
+        _S,
+        json_aliases=("gpuCores",),
+    ),
+    Parameter(
+        "period_seconds", Kind.INT, 10, "livenessProbeRequirements.periodSeconds", _S | _V, _S
+    ),
+    Parameter(
+        "initial_delay_seconds",
+        Kind.INT,
+        310,
+        "livenessProbeRequirements.initialDelaySeconds",
+        _S | _V,
+        _S,
+    ),
+    Parameter(
+        "timeout_seconds", Kind.INT, 2, "livenessProbeRequirements.timeoutSeconds", _S | _V, _S
+    ),
+    Parameter(
+        "success_threshold", Kind.INT, 1, "livenessProbeRequirements.successThreshold", _S | _V, _S
+    ),
+    Parameter(
+        "failure_threshold", Kind.INT, 3, "livenessProbeRequirements.failureThreshold", _S | _V, _S
+    ),
+    Parameter("namespace", Kind.STR, None, "namespace", _S | _E, _S),
+    Parameter(
+        "token_auth_enabled",
+        Kind.BOOL,
+        False,
+        "tokenAuthEnabled",
+        _S | _E,
+        _S | _E,
+        True,
+        json_aliases=("aadAuthEnabled",),
+    ),
+    Parameter("version_name", Kind.STR, None, "versionName", _R),
+    Parameter("traffic_percentile", Kind.FLOAT, None, "trafficPercentile", _R, _R, True),
+    Parameter(
+        "compute_target_name",
+        Kind.STR,
+        None,
+        "computeTargetName",
+        _S | _E,
+        json_aliases=("computeName",),
+    ),
+    Parameter(
+        "cpu_cores_limit",
+        Kind.FLOAT,
+        None,
+        "containerResourceRequirements.cpuLimit",
+        _S | _V,
+        _S,
+        True,
+    ),
+    Parameter(
+        "memory_gb_limit",
+        Kind.FLOAT,
+        None,
+        "containerResourceRequirements.memoryInGBLimit",
+        _S | _V,
+        _S,
+        True,
+    ),
+    Parameter(
+        "blobfuse_enabled",
+        Kind.BOOL,
+        True,
+        "storageInitEnabled",
+        _S | _V,
+        beyond_v1_scope=_V,
+    ),
+)
+"""Every deploy parameter, in azureml-core 1.61's ``deploy_configuration`` order (the endpoint's
+``version_name`` / ``traffic_percentile`` where ``AksEndpoint.deploy_configuration`` has them).
+``blobfuse_enabled``'s JSON key ``storageInitEnabled`` holds its negation."""
+
+BY_NAME: Final[dict[str, Parameter]] = {p.name: p for p in PARAMETERS}
+""":data:`PARAMETERS` by name."""
+
+
+def default(name: str) -> Any:
+    """The documented default of parameter ``name`` (``resolve()`` applies it)."""
+    return BY_NAME[name].default
+
+
+def maximum(name: str) -> int:
+    """The beyond-v1 upper bound of parameter ``name`` (``LookupError`` when it has none)."""
+    most = BY_NAME[name].maximum
+    if most is None:
+        raise LookupError(f"parameter {name!r} has no maximum")
+    return most
+
+
+def _names(where: Scope, *, column: str = "scope", v1_only: bool = False) -> tuple[str, ...]:
+    out = []
+    for p in PARAMETERS:
+        scopes: Scope = getattr(p, column)
+        if v1_only:
+            scopes &= ~p.beyond_v1_scope
+        if scopes & where:
+            out.append(p.name)
+    return tuple(out)
+
+
+SERVICE_PARAMETERS: Final[dict[str, Kind]] = {n: BY_NAME[n].kind for n in _names(_S)}
 """``AksWebservice.deploy_configuration`` parameters, in azureml-core 1.61's order."""
 
-_SERVICE_ORDER: Final = list(SERVICE_PARAMETERS)
-_ENDPOINT_ORDER: Final = (
-    *_SERVICE_ORDER[: _SERVICE_ORDER.index("compute_target_name")],
-    "version_name",
-    "traffic_percentile",
-    "compute_target_name",
-    "cpu_cores_limit",
-    "memory_gb_limit",
-)
-
 ENDPOINT_PARAMETERS: Final[dict[str, Kind]] = {
-    name: (
-        Kind.STR
-        if name == "version_name"
-        else Kind.FLOAT
-        if name == "traffic_percentile"
-        else SERVICE_PARAMETERS[name]
-    )
-    for name in _ENDPOINT_ORDER
+    n: BY_NAME[n].kind for n in _names(_E | _V | _R, v1_only=True)
 }
 """``AksEndpoint.deploy_configuration`` parameters, in azureml-core 1.61's order."""
+
+UPDATE_PARAMETERS: Final[tuple[str, ...]] = _names(_S, column="update")
+"""``AksWebservice.update()`` parameters (v1 order) minus image/models/inference_config."""
+
+ENDPOINT_CONFIG_UPDATE_PARAMETERS: Final[tuple[str, ...]] = (
+    *UPDATE_PARAMETERS,
+    *_names(_R, column="update"),
+)
+"""``AksEndpointDeploymentConfiguration.update()`` parameters."""
+
+UPDATE_GIVEN_WHEN_NOT_NONE: Final[frozenset[str]] = frozenset(
+    p.name for p in PARAMETERS if p.update_given_when_not_none
+)
+"""update() arguments v1 tested with ``is None`` (the others count when truthy)."""
+
+VERSION_PARAMETERS: Final[tuple[str, ...]] = _names(_V, v1_only=True)
+"""v1 ``create_version`` / ``update_version`` deploy parameters (v1 order), minus ``models``
+and ``inference_config`` (pass what runs as ``workload=`` arguments, e.g. image, entry_script)."""
+
+VERSION_SETTINGS: Final[tuple[str, ...]] = _names(_V)
+"""What a version may set: :data:`VERSION_PARAMETERS` plus aksml's per-version additions."""
+
+ENDPOINT_SETTINGS: Final[tuple[str, ...]] = _names(_E)
+"""Endpoint-level parameters (shared by every version; not ``create_version`` parameters)."""
+
+ENDPOINT_UPDATE_PARAMETERS: Final[tuple[str, ...]] = _names(_E, column="update")
+"""v1 ``AksEndpoint.update`` parameters."""
+
+ROUTING_PARAMETERS: Final[tuple[str, ...]] = _names(_R)
+"""A version's routing parameters that are v1 deploy parameters."""
+
+JSON_FLAT: Final[dict[str, str]] = {
+    **{p.json: p.name for p in PARAMETERS if "." not in p.json},
+    **{alias: p.name for p in PARAMETERS for alias in p.json_aliases},
+}
+"""Top-level AML JSON key -> parameter (``storageInitEnabled`` is read negated, apart)."""
+
+
+def _json_nested() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for p in PARAMETERS:
+        if "." in p.json:
+            group, key = p.json.split(".", 1)
+            out.setdefault(group, {})[key] = p.name
+    return out
+
+
+JSON_NESTED: Final[dict[str, dict[str, str]]] = _json_nested()
+"""AML JSON object key -> {inner key -> parameter}."""
 
 
 def describe(value: object) -> str:

@@ -1,6 +1,7 @@
 """Endpoint versions and traffic: the pure model behind ``AksEndpoint`` (v1 controlled rollout).
 
-Rules (v1 ``AksEndpoint`` / ``create_version`` / ``update_version``, minus its bugs, §1.5-1.8):
+Rules (v1 ``AksEndpoint`` / ``create_version`` / ``update_version`` in azureml-core 1.61's
+``azureml/core/webservice/aks.py``, minus its bugs; see ``docs/endpoint.md``):
 
 - Version names follow the service-name rule (3-32 chars, v1 message).
 - The default version is the one marked ``is_default``; when none is marked, the **first**

@@ -13,7 +13,7 @@ from typing import Any
 
 from aksml.v1.names import NAMESPACE_MESSAGE, NAMESPACE_REGEX, SERVICE_NAME_MESSAGE
 from aksml.v1.names import is_valid_service_name as _valid_name
-from aksml.v1.params import Kind
+from aksml.v1.params import BY_NAME, Kind
 
 _INVALID = "Invalid configuration, "
 
@@ -114,10 +114,11 @@ def _autoscale_messages(v: Mapping[str, Any], prefix: str) -> str:
 
 
 def v1_endpoint_messages(v: Mapping[str, Any]) -> str:
-    """``AksEndpointDeploymentConfiguration``: §1.3 first, then ``validate_endpoint_configuration``.
+    """``AksEndpointDeploymentConfiguration``: the service checks, then
+    ``validate_endpoint_configuration``.
 
-    v1 raised the §1.3 text on its own (constructor of the superclass), then the version-name
-    error on its own (no trailing newline), then the traffic check (aks.py:L3005-3019).
+    v1 raised the service checks' text on its own (constructor of the superclass), then the
+    version-name error on its own (no trailing newline), then the traffic check (aks.py:L3005-3019).
     """
     base = v1_service_messages(v)
     if base:
@@ -145,6 +146,13 @@ def kubernetes_messages(v: Mapping[str, Any], kinds: Mapping[str, Kind]) -> str:
         value = v.get(name)
         if value is not None and math.isfinite(value) and value <= 0:
             e += f"{_INVALID}{name} must be greater than zero.\n"
+    for name in kinds:
+        most, value = BY_NAME[name].maximum, v.get(name)
+        if most is not None and value is not None and value > most:
+            e += (
+                f"{_INVALID}{name} must be at most {most} ({BY_NAME[name].maximum_reason}), "
+                f"got {value!r}.\n"
+            )
     namespace = v.get("namespace")
     if namespace == "":
         e += f"{_INVALID}namespace must not be empty; leave it unset for the default namespace.\n"
@@ -167,6 +175,9 @@ def v1_update_messages(
     existing_token_auth: bool,
 ) -> str:
     """``AksWebservice._validate_update`` (aks.py:L843-1017) without the Image/Environment rows.
+
+    Longer than ~80 lines on purpose: it follows azureml-core's function block by block, in its
+    order, so that it can be compared with it line by line (the message order is v1's).
 
     ``v`` holds the arguments of this ``update()`` call; the ``existing_*`` values are the
     current service's (resolved) settings, as v1 read them from the deployed service.

@@ -6,7 +6,7 @@ dicts (the shape of ``AksEndpointArgs``). ``create_version`` / ``update_version`
 endpoint step by step ports line by line, and the result feeds ``aksml.AksEndpoint`` through
 :meth:`EndpointConfiguration.to_args`.
 
-Validation is v1's, with the §8 bugs fixed rather than copied:
+Validation is v1's, with azureml-core 1.61's bugs fixed rather than copied (``docs/endpoint.md``):
 
 - ``update()`` works (v1 always raised ``TypeError``);
 - ``create_version(cpu_cores=...)`` and the other resource parameters work (v1 raised
@@ -34,46 +34,9 @@ from aksml.v1.config import (
     deploy_configuration,
 )
 from aksml.v1.names import validate_service_name
+from aksml.v1.params import ENDPOINT_SETTINGS, ENDPOINT_UPDATE_PARAMETERS, VERSION_PARAMETERS
 from aksml.v1.traffic import resolve_traffic
 from aksml.v1.validation import TRAFFIC_MESSAGE
-
-VERSION_PARAMETERS: tuple[str, ...] = (
-    "autoscale_enabled",
-    "autoscale_min_replicas",
-    "autoscale_max_replicas",
-    "autoscale_refresh_seconds",
-    "autoscale_target_utilization",
-    "collect_model_data",
-    "cpu_cores",
-    "memory_gb",
-    "scoring_timeout_ms",
-    "replica_max_concurrent_requests",
-    "max_request_wait_time",
-    "num_replicas",
-    "tags",
-    "properties",
-    "description",
-    "gpu_cores",
-    "period_seconds",
-    "initial_delay_seconds",
-    "timeout_seconds",
-    "success_threshold",
-    "failure_threshold",
-    "cpu_cores_limit",
-    "memory_gb_limit",
-)
-"""v1 ``create_version`` / ``update_version`` deploy parameters (v1 order), minus ``models``
-and ``inference_config`` (pass what runs as ``workload=`` arguments, e.g. image, entry_script)."""
-
-ENDPOINT_UPDATE_PARAMETERS: tuple[str, ...] = (
-    "auth_enabled",
-    "token_auth_enabled",
-    "enable_app_insights",
-    "description",
-    "tags",
-    "properties",
-)
-"""v1 ``AksEndpoint.update`` parameters."""
 
 _ROUTING = ("version_name", "traffic_percentile", "is_default", "version_type")
 
@@ -114,19 +77,7 @@ class EndpointConfiguration:
         and the first version's workload arguments go in ``settings["first_version"]``."""
         given = config.given()
         workload = dict(settings.pop("first_version", {}) or {})
-        endpoint_keys = {
-            "auth_enabled",
-            "token_auth_enabled",
-            "enable_app_insights",
-            "namespace",
-            "primary_key",
-            "secondary_key",
-            "compute_target_name",
-            "description",
-            "tags",
-            "properties",
-        }
-        endpoint = {k: v for k, v in given.items() if k in endpoint_keys}
+        endpoint = {k: v for k, v in given.items() if k in ENDPOINT_SETTINGS}
         first: dict[str, Any] = {
             k: v
             for k, v in given.items()
@@ -179,7 +130,7 @@ class EndpointConfiguration:
         workload: Mapping[str, Any] | None = None,
         **parameters: Any,
     ) -> EndpointConfiguration:
-        """v1 ``AksEndpoint.create_version`` (§1.7): a new configuration with the version added.
+        """v1 ``AksEndpoint.create_version``: a new configuration with the version added.
 
         ``parameters`` are the v1 deploy parameters (:data:`VERSION_PARAMETERS`), validated
         like ``deploy_configuration``; ``workload`` holds what runs (image, entry_script,
@@ -228,7 +179,7 @@ class EndpointConfiguration:
         workload: Mapping[str, Any] | None = None,
         **parameters: Any,
     ) -> EndpointConfiguration:
-        """v1 ``AksEndpoint.update_version`` (§1.8), validated (v1 was not): a new
+        """v1 ``AksEndpoint.update_version``, validated (v1 was not): a new
         configuration with the version changed. ``tags`` replaces, ``properties`` adds keys
         (an existing key cannot change), v1's update rules apply to the deploy parameters."""
         if version_name is None:
@@ -281,7 +232,7 @@ class EndpointConfiguration:
         return out
 
     def delete_version(self, version_name: str | None) -> EndpointConfiguration:
-        """v1 ``AksEndpoint.delete_version`` (§1.9), guarded: unknown or last version refused.
+        """v1 ``AksEndpoint.delete_version``, guarded: unknown or last version refused.
         Deleting the default makes the first remaining version the default."""
         if version_name is None:
             raise WebserviceException("No name is provided to delete a version in an Endpoint")
@@ -297,7 +248,7 @@ class EndpointConfiguration:
         return out
 
     def update(self, **kwargs: Any) -> EndpointConfiguration:
-        """v1 ``AksEndpoint.update`` (§1.6; v1 always raised ``TypeError``): endpoint-level
+        """v1 ``AksEndpoint.update`` (v1 always raised ``TypeError``): endpoint-level
         ``auth_enabled``, ``token_auth_enabled``, ``enable_app_insights``, ``description``,
         ``tags`` (replaces) and ``properties`` (adds keys)."""
         unknown = sorted(set(kwargs) - set(ENDPOINT_UPDATE_PARAMETERS))

@@ -18,8 +18,8 @@ from aksml.runtime.auth import (
     AuthDecision,
     KeyAuthenticator,
     NoAuthenticator,
-    build_authenticator,
 )
+from aksml.runtime.auth_mode import build_authenticator
 
 PRIMARY = "pk-4f1c2d9a7b3e48e0a1b2c3d4e5f60718"
 SECONDARY = "sk-9e8d7c6b5a4f43219876fedcba012345"

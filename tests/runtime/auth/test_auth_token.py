@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import jwt
 import pytest
 
-from aksml.runtime.auth import ALLOWED, AuthDecision, build_authenticator
+from aksml.runtime.auth import ALLOWED, AuthDecision
+from aksml.runtime.auth_mode import build_authenticator
 from aksml.runtime.auth_token import TokenAuthenticator
 
 T = TypeVar("T")
