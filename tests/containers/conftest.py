@@ -35,16 +35,6 @@ from lanekit import ROOT  # noqa: E402
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this directory is part of the container lane."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.containers)
-            # building the base and runtime images from nothing takes minutes
-            item.add_marker(pytest.mark.timeout(1500))
-
-
 @pytest.fixture(scope="session")
 def podman() -> eng.Engine:
     """The podman engine, checked by running a container; the lane fails when it cannot."""

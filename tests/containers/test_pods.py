@@ -27,6 +27,9 @@ from lanekit import Obj, Played, play
 from aksml import contract as c
 from aksml.offline import engine as eng
 
+# the container lane (docs/containers.md); building the images from nothing takes minutes
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
+
 IRIS = {"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}
 ISSUER_PORT = 8089
 """The issuer sidecar's port inside the ingress pod (loopback of the pod's network)."""

@@ -18,6 +18,9 @@ from lanekit import EXAMPLES, play
 
 from aksml.offline import engine as eng
 
+# the container lane (docs/containers.md); building the images from nothing takes minutes
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
+
 
 def test_serve_engine_podman_runs_the_program_and_stops_it(
     podman: eng.Engine, runtime_image: str
