@@ -135,11 +135,23 @@ ROWS: dict[str, tuple[dict[str, Any], Callable[[Inputs], Any], Any]] = {
         15,
     ),
     "timeout_seconds": ({"timeout_seconds": 3}, lambda i: _probe(i, "timeoutSeconds"), 3),
-    "success_threshold": ({"success_threshold": 1}, lambda i: _probe(i, "successThreshold"), 1),
+    "success_threshold": (
+        {"success_threshold": 2},
+        lambda i: (
+            _probe(i, "successThreshold"),
+            _runtime(i)["readinessProbe"]["successThreshold"],
+        ),
+        (1, 2),  # liveness must be 1 (API server); v1's threshold gates readiness
+    ),
     "failure_threshold": ({"failure_threshold": 5}, lambda i: _probe(i, "failureThreshold"), 5),
     "namespace": ({"namespace": "ml"}, lambda i: i["Service"]["metadata"]["namespace"], "ml"),
     "token_auth_enabled": (
-        {"auth_enabled": False, "token_auth_enabled": True},
+        {
+            "auth_enabled": False,
+            "token_auth_enabled": True,
+            "token_issuer": "https://login.microsoftonline.com/t/v2.0",
+            "token_audience": "api://ml",
+        },
         lambda i: _env(i)["AKSML_AUTH"],
         "token",
     ),

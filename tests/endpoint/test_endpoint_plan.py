@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from aksml import contract
 from aksml.errors import WebserviceException
+from aksml.plan.admission import deploy_problems
 from aksml.plan.checks import consistency_problems, pod_security_problems
 from aksml.plan.endpoint import (
     PIN_HEADER,
@@ -263,6 +264,7 @@ def test_weights_always_sum_to_100(names: list[str], data: st.DataObject) -> Non
     for weight, share in zip(weights, shares.values(), strict=True):
         assert abs(weight * 100 / total - share) <= 0.01 + 1e-9
     validate_object(copy.deepcopy(route(objs)))
+    assert deploy_problems(objs) == []  # API-server rules and the HTTPRoute CEL rules
 
 
 def test_versions_are_planned_as_services_not_patched() -> None:

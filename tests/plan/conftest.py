@@ -27,11 +27,12 @@ from aksml.plan import (
 )
 from aksml.v1.resolved import ResolvedServiceConfig
 
-CRD_DIR = Path(__file__).resolve().parents[1] / "data" / "crds"
+PACKAGE_CRD_DIR = Path(__file__).resolve().parents[2] / "provider" / "aksml" / "plan" / "crds"
 KUBERNETES_VERSIONS = ("1.30.0", "1.33.0")
 CRD_FILES = {
-    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway-api-v1.6.1-standard-httproutes.yaml",
-    ("keda.sh/v1alpha1", "ScaledObject"): "keda-v2.20.2-scaledobjects.yaml",
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): PACKAGE_CRD_DIR
+    / "gateway-api-v1.6.1-standard-httproutes.yaml",
+    ("keda.sh/v1alpha1", "ScaledObject"): PACKAGE_CRD_DIR / "keda-v2.20.2-scaledobjects.yaml",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -102,12 +103,12 @@ def _strict(schema: Any) -> Any:
 @functools.cache
 def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
     group, version = api_version.split("/")
-    crd = yaml.safe_load((CRD_DIR / CRD_FILES[(api_version, kind)]).read_text())
+    crd = yaml.safe_load(CRD_FILES[(api_version, kind)].read_text())
     assert crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == kind
     for entry in crd["spec"]["versions"]:
         if entry["name"] == version:
             return _strict(entry["schema"]["openAPIV3Schema"])  # type: ignore[no-any-return]
-    raise AssertionError(f"{kind} {api_version} not in {CRD_FILES[(api_version, kind)]}")
+    raise AssertionError(f"{kind} {api_version} not in {CRD_FILES[(api_version, kind)].name}")
 
 
 def validate_object(obj: dict[str, Any]) -> None:

@@ -182,7 +182,15 @@ LANDINGS: list[tuple[str, dict[str, Any], Callable[[Objs], Any], Any]] = [
         30,
     ),
     ("timeout_seconds", {"timeout_seconds": 4}, lambda o: _liveness(o)["timeoutSeconds"], 4),
-    ("success_threshold", {"success_threshold": 1}, lambda o: _liveness(o)["successThreshold"], 1),
+    (
+        "success_threshold",
+        {"success_threshold": 2},
+        lambda o: (
+            _liveness(o)["successThreshold"],
+            runtime(o)["readinessProbe"]["successThreshold"],
+        ),
+        (1, 2),  # liveness must be 1 (API server); v1's threshold gates readiness
+    ),
     ("failure_threshold", {"failure_threshold": 6}, lambda o: _liveness(o)["failureThreshold"], 6),
     (
         "namespace",
@@ -240,11 +248,15 @@ LANDINGS: list[tuple[str, dict[str, Any], Callable[[Objs], Any], Any]] = [
 def test_seed_parameter_lands(
     param: str, overrides: dict[str, Any], where: Callable[[Objs], Any], expected: Any, config: Any
 ) -> None:
-    work = WorkloadSettings(app_insights_connection_string="InstrumentationKey=k")
+    work = WorkloadSettings(
+        app_insights_connection_string="InstrumentationKey=k",
+        token_issuer="https://login.microsoftonline.com/t/v2.0",  # used when token auth is on
+        token_audience="api://ml",
+    )
     objs = plan_webservice("svc", config(**overrides), work)
     assert where(objs) == expected
     baseline = plan_webservice("svc", config(), work) if param != "enable_app_insights" else []
-    if baseline and param not in ("success_threshold", "memory_gb", "autoscale_enabled"):
+    if baseline and param not in ("memory_gb", "autoscale_enabled"):
         assert objs != baseline, f"{param} changed nothing"
 
 

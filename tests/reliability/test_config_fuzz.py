@@ -20,6 +20,7 @@ from relkit import report, scaled
 
 from aksml.errors import WebserviceException
 from aksml.plan import IngressSpec, ModelRef, ProxySpec, WorkloadSettings, plan_webservice
+from aksml.plan.admission import deploy_problems
 from aksml.plan.checks import consistency_problems, pod_security_problems
 from aksml.v1 import SERVICE_NAME_REGEX, deploy_configuration, from_aml_json
 
@@ -144,6 +145,7 @@ def test_valid_configs_render_schema_valid_restricted_manifests() -> None:
             validate_object(obj)
         assert pod_security_problems(objects) == []
         assert consistency_problems(objects, user_env=work.environment_variables) == []
+        assert deploy_problems(objects) == []  # API-server rules and HTTPRoute CEL rules
         rendered.append(len(objects))
 
     check()

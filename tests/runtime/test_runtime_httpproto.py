@@ -2,7 +2,9 @@
 real sockets, an application that answers now or later."""
 
 import asyncio
+import contextlib
 import json
+import sys
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -288,3 +290,131 @@ def test_shutdown_lets_a_busy_connection_finish_its_response() -> None:
         await asyncio.wait_for(scenario(app, port), 20)
 
     asyncio.run(main())
+
+
+class DeepApp(EchoApp):
+    """Records the stack depth and the connection's backlog at every dispatch; ``/big``
+    answers 1 MiB, ``/never`` a future nobody resolves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.server: HttpServer | None = None
+        self.depths: list[int] = []
+        self.backlogs: list[int] = []
+
+    def dispatch(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
+        depth, frame = 0, sys._getframe()
+        while frame is not None:
+            depth, frame = depth + 1, frame.f_back  # type: ignore[assignment]
+        self.depths.append(depth)
+        assert self.server is not None
+        self.backlogs += [len(conn.pipeline) for conn in self.server.connections]
+        if request.path == "/big":
+            return 200, [], b"b" * (1 << 20)
+        if request.path == "/never":
+            return asyncio.get_running_loop().create_future()
+        return super().dispatch(request)
+
+
+def serve_deep(
+    scenario: Callable[[DeepApp, HttpServer, int], Awaitable[None]], **kw: float
+) -> DeepApp:
+    app = DeepApp()
+
+    async def main() -> None:
+        server = HttpServer(app, **kw)  # type: ignore[arg-type]
+        app.server = server
+        port = await server.start(LOOPBACK, 0)
+        try:
+            await asyncio.wait_for(scenario(app, server, port), 20)
+        finally:
+            await server.shutdown(1.0)
+
+    asyncio.run(main())
+    return app
+
+
+def test_a_thousand_pipelined_requests_need_no_recursion_and_a_bounded_backlog() -> None:
+    async def scenario(app: DeepApp, server: HttpServer, port: int) -> None:
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
+        writer.write(post("/later", b"first") + b"GET /now HTTP/1.1\r\nHost: x\r\n\r\n" * 999)
+        ns = [json.loads((await read_response(reader))[2])["n"] for _ in range(1000)]
+        assert ns == list(range(1, 1001))
+        writer.close()
+
+    app = serve_deep(scenario)
+    assert max(app.depths) - min(app.depths) <= 5  # the same depth for the 1st and 1000th
+    assert max(app.backlogs) <= httpproto.MAX_PIPELINED
+
+
+def test_a_slow_body_gets_408_at_the_overall_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(httpproto, "BODY_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(httpproto, "SWEEP_INTERVAL_S", 0.05)
+
+    async def scenario(app: EchoApp, port: int) -> None:
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
+        writer.write(b"POST /now HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        started = asyncio.get_running_loop().time()
+        trickle = asyncio.ensure_future(_trickle(writer))
+        status, headers, body = await read_response(reader)
+        trickle.cancel()
+        assert status == 408 and headers["connection"] == "close" and "message" in json.loads(body)
+        assert asyncio.get_running_loop().time() - started < 5  # the idle limit never fired
+        writer.close()
+
+    app = serve(scenario)
+    assert app.seen == []
+
+
+async def _trickle(writer: asyncio.StreamWriter) -> None:
+    while True:
+        writer.write(b"x")  # one byte every 0.1 s: never idle, never finished
+        await asyncio.sleep(0.1)
+
+
+def test_a_client_that_does_not_read_its_responses_is_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(httpproto, "SEND_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(httpproto, "SWEEP_INTERVAL_S", 0.05)
+
+    async def scenario(app: DeepApp, server: HttpServer, port: int) -> None:
+        _, writer = await asyncio.open_connection(LOOPBACK, port, limit=1024)
+        writer.transport.pause_reading()  # never read: the server's write buffer fills up
+        writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n" * 40)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if not server.connections:
+                break
+        assert not server.connections
+        writer.close()
+
+    app = serve_deep(scenario)
+    assert len(app.depths) < 40  # dispatching stopped while the client did not read
+
+
+def test_a_response_the_application_never_gives_does_not_hold_the_connection() -> None:
+    async def scenario(app: DeepApp, server: HttpServer, port: int) -> None:
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
+        writer.write(b"GET /never HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # dropped by the backstop
+        writer.close()
+
+    serve_deep(scenario, response_timeout_s=0.3)
+
+
+def test_connections_past_the_cap_are_closed_at_once() -> None:
+    async def scenario(app: DeepApp, server: HttpServer, port: int) -> None:
+        kept = [await asyncio.open_connection(LOOPBACK, port) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
+        with contextlib.suppress(ConnectionResetError):
+            assert await reader.read() == b""
+        writer.close()
+        assert server.refused == 1
+        for r, w in kept:  # the first two still work
+            w.write(b"GET /now HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert (await read_response(r))[0] == 200
+            w.close()
+
+    serve_deep(scenario, max_connections=2)

@@ -29,6 +29,7 @@ from aksml.v1.validation import v1_update_messages
 AZUREML_CORE = "azureml-core==1.61.0.post4"
 DEPLOY_CASES = 400
 UPDATE_CASES = 200
+MIXED_CASES = 400
 
 _REF_SCRIPT = r"""
 import inspect, json, sys
@@ -136,6 +137,37 @@ def _deploy_cases(rng: random.Random) -> list[dict[str, Any]]:
     return cases
 
 
+def _mixed_cases(rng: random.Random) -> list[dict[str, Any]]:
+    """Values v1 evaluates but aksml's own rules refuse (non-integers for whole-number
+    parameters, negative or zero limits, bools for numbers and numbers for bools), mixed with
+    values v1 itself rejects: v1's message must win wherever v1 rejects."""
+    cases: list[dict[str, Any]] = []
+    fractions = [0.5, 1.5, 2.5, -0.5, 3.0, 150.5]
+    for index in range(MIXED_CASES):
+        endpoint = index % 4 == 0
+        kwargs: dict[str, Any] = {}
+        for name in _INT_FIELDS:
+            if rng.random() < 0.15:
+                kwargs[name] = rng.choice([*fractions, -1, 0, 1, 2, 150, True, False])
+        for name in _FLOAT_FIELDS:
+            if rng.random() < 0.3:
+                kwargs[name] = rng.choice([-2.5, -1, 0, 0.1, 0.5, 1, 2.5, True])
+        for name in _BOOL_FIELDS:
+            if rng.random() < 0.35:
+                kwargs[name] = rng.choice([True, False, 0, 1])
+        if endpoint and rng.random() < 0.4:
+            kwargs["traffic_percentile"] = rng.choice([-5, 0, 10, 50.5, 100, 101, True])
+        cases.append({"kind": "endpoint" if endpoint else "deploy", "kwargs": kwargs})
+    # the issue's example: fractional knobs without autoscale (v1 lists both knobs)
+    cases.append(
+        {
+            "kind": "deploy",
+            "kwargs": {"autoscale_target_utilization": 2.5, "autoscale_min_replicas": 150},
+        }
+    )
+    return cases
+
+
 def _update_cases(rng: random.Random) -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
     for _ in range(UPDATE_CASES):
@@ -195,6 +227,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Outcomes:
     python = _ref_python()
     rng = random.Random(20261125)
     cases = _deploy_cases(rng) + _update_cases(rng)
+    cases += [{**c, "mixed": True} for c in _mixed_cases(random.Random(20261207))]
     work = tmp_path_factory.mktemp("aml-ref")
     (work / "cases.json").write_text(json.dumps(cases))
     (work / "ref_validate.py").write_text(_REF_SCRIPT)
@@ -211,25 +244,55 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Outcomes:
     return list(zip(cases, results, strict=True))
 
 
-def test_deploy_configuration_messages_identical(reference: Outcomes) -> None:
+def _compare(reference: Outcomes, mixed: bool) -> tuple[int, list[tuple[dict[str, Any], str]]]:
+    """Assert v1's exact message wherever v1 rejected a deploy case; return (how many v1
+    rejected, [(case, our message)] where only aksml rejected)."""
     rejected = 0
+    beyond: list[tuple[dict[str, Any], str]] = []
     for case, theirs in reference:
-        if case["kind"] == "update":
+        if case["kind"] == "update" or bool(case.get("mixed")) != mixed:
             continue
         ours = _ours(case)
         if theirs is not None:
             rejected += 1
             assert ours == theirs, case
         elif ours is not None:
-            # beyond v1: only a limit <= 0 (accepted by v1, rejected by Kubernetes)
-            kw = case["kwargs"]
-            bad = [n for n in ("cpu_cores_limit", "memory_gb_limit") if kw.get(n, 1) <= 0]
-            assert bad, (case, ours)
-            assert ours == "".join(
-                f"Invalid configuration, {n} must be greater than zero.\n" for n in bad
-            )
+            beyond.append((case, ours))
+    return rejected, beyond
+
+
+def test_deploy_configuration_messages_identical(reference: Outcomes) -> None:
+    rejected, beyond = _compare(reference, mixed=False)
+    for case, ours in beyond:
+        # beyond v1: only a limit <= 0 (accepted by v1, rejected by Kubernetes)
+        kw = case["kwargs"]
+        bad = [n for n in ("cpu_cores_limit", "memory_gb_limit") if kw.get(n, 1) <= 0]
+        assert bad, (case, ours)
+        assert ours == "".join(
+            f"Invalid configuration, {n} must be greater than zero.\n" for n in bad
+        )
     # the sample exercises both outcomes
     assert 0.3 * DEPLOY_CASES < rejected < 0.8 * DEPLOY_CASES
+
+
+_BEYOND_V1 = (
+    "must be a whole number",
+    "must be true or false",
+    "must be a number,",
+    "must be greater than zero.",  # a limit <= 0 (v1 accepted it)
+    "must be a finite number",
+    "must be at most",
+)
+
+
+def test_mixed_values_keep_v1_messages(reference: Outcomes) -> None:
+    """Fractions, negative limits, bools and numbers crossed: where v1 rejects, its message
+    byte for byte; where v1 accepts, nothing or only aksml's beyond-v1 rules."""
+    rejected, beyond = _compare(reference, mixed=True)
+    for case, ours in beyond:
+        lines = ours.splitlines()
+        assert all(any(rule in line for rule in _BEYOND_V1) for line in lines), (case, ours)
+    assert rejected > 0.2 * MIXED_CASES and len(beyond) > 0.1 * MIXED_CASES, (rejected, beyond)
 
 
 def test_update_messages_identical(reference: Outcomes) -> None:

@@ -187,7 +187,9 @@ class AksWebserviceArgs(TypedDict):
     timeout_seconds: NotRequired[pulumi.Input[int]]
     """Liveness probe timeout (default 2)."""
     success_threshold: NotRequired[pulumi.Input[int]]
-    """Liveness probe success threshold (default 1)."""
+    """Consecutive successes before a replica counts as ready (default 1). v1 named it a
+    liveness setting; it is set on the readiness probe because Kubernetes accepts only 1 on a
+    liveness probe."""
     failure_threshold: NotRequired[pulumi.Input[int]]
     """Liveness probe failure threshold (default 3)."""
     namespace: NotRequired[pulumi.Input[str]]

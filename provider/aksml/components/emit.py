@@ -17,6 +17,8 @@ import pulumi_random as random
 
 from aksml.errors import WebserviceException
 from aksml.plan.metadata import PRIMARY_KEY_FIELD, SECONDARY_KEY_FIELD, placeholder
+from aksml.plan.notices import preview_warnings
+from aksml.plan.ordering import dependencies, key_of
 
 KEY_LENGTH = 32
 """Length of generated keys (letters and digits, like AML's)."""
@@ -176,8 +178,18 @@ def emit_objects(
     opts: pulumi.ResourceOptions,
     resources: dict[str, pulumi.CustomResource],
 ) -> None:
-    """Every planned object as a resource, recorded in ``resources`` by ``<Kind>/<name>``."""
+    """Every planned object as a resource, recorded in ``resources`` by ``<Kind>/<name>``.
+
+    Each resource ``depends_on`` what it must wait for (``aksml.plan.ordering``): a route on
+    the Services and Deployments it sends traffic to, a Deployment on the ConfigMaps and
+    Secrets it mounts. The plan's preview warnings (``aksml.plan.notices``) are logged on the
+    component."""
+    for warning in preview_warnings(objects):
+        pulumi.log.warn(warning, resource=opts.parent)
+    waits = dependencies(objects)
     for obj in objects:
+        needed = [resources[f"{kind}/{name}"] for kind, name in waits.get(key_of(obj), [])]
+        own = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=needed))
         resources[f"{obj['kind']}/{obj['metadata']['name']}"] = emit_object(
-            child_name(obj), obj, outputs, skip_await, opts
+            child_name(obj), obj, outputs, skip_await, own if needed else opts
         )

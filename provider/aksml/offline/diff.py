@@ -176,6 +176,32 @@ def _quantity_bytes(value: Any) -> float | None:
         return None
 
 
+DATA_REPLACEMENT_EFFECT = (
+    "pulumi-kubernetes replaces a {kind} whose data changes (delete, then create under the "
+    "same name). The Deployment does not roll: running pods see the new files in a mounted "
+    "volume only after the kubelet resyncs (up to about a minute), environment variables and "
+    "subPath mounts taken from it change only when the pods restart, and a pod starting "
+    "between the delete and the create waits until it exists again"
+)
+"""What a data change of a mutable ConfigMap/Secret means for the pods that use it."""
+
+
+def _data_replacement(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """ConfigMap/Secret: pulumi-kubernetes replaces on any data change (unless the provider
+    sets enableConfigMapMutable/enableSecretMutable); Kubernetes itself refuses data changes
+    and unsetting ``immutable`` on an immutable one."""
+    was, now = before.get("immutable") is True, after.get("immutable") is True
+    data_changed = any(before.get(f) != after.get(f) for f in ("data", "binaryData", "stringData"))
+    reasons: list[str] = []
+    if was and data_changed:
+        reasons.append(f"data changed on an immutable {kind}")
+    elif data_changed:
+        reasons.append(f"data changed; {DATA_REPLACEMENT_EFFECT.format(kind=kind)}")
+    if was and not now:
+        reasons.append(f"immutable: true cannot be unset on a {kind}")
+    return reasons
+
+
 def replacement_reasons(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """Why an update of this object cannot be applied in place (empty: a plain update)."""
     kind = str(after.get("kind"))
@@ -185,12 +211,7 @@ def replacement_reasons(before: Mapping[str, Any], after: Mapping[str, Any]) -> 
         if _get(before, path) != _get(after, path)
     ]
     if kind in ("ConfigMap", "Secret"):
-        was, now = before.get("immutable") is True, after.get("immutable") is True
-        data_fields = ("data", "binaryData", "stringData")
-        if was and any(before.get(f) != after.get(f) for f in data_fields):
-            reasons.append(f"data changed on an immutable {kind}")
-        if was and not now:
-            reasons.append(f"immutable: true cannot be unset on a {kind}")
+        reasons += _data_replacement(kind, before, after)
     if kind == "PersistentVolumeClaim":
         old = _quantity_bytes(_get(before, "spec.resources.requests.storage"))
         new = _quantity_bytes(_get(after, "spec.resources.requests.storage"))

@@ -39,6 +39,7 @@ from typing import Any
 
 from aksml import contract
 from aksml.errors import WebserviceException
+from aksml.plan.admission import require_deployable
 from aksml.plan.exposure import (
     aml_path,
     backend_ref,
@@ -566,9 +567,10 @@ class _EndpointBuilder:
 def plan_endpoint(data: EndpointPlanInput) -> list[Obj]:
     """Every Kubernetes object of the endpoint, in apply order (see the module docstring).
 
-    Raises ``WebserviceException`` for version sets or exposures that cannot be routed.
+    Raises ``WebserviceException`` for version sets or exposures that cannot be routed, and
+    for objects the cluster would refuse (``aksml.plan.admission``).
     """
-    return _EndpointBuilder(data).build()
+    return require_deployable(_EndpointBuilder(data).build())
 
 
 def endpoint_traffic(data: EndpointPlanInput) -> dict[str, float]:

@@ -27,6 +27,10 @@ from aksml.v1.resolved import ResolvedServiceConfig
 
 Obj = dict[str, Any]
 
+LIVENESS_SUCCESS_THRESHOLD = 1
+"""The only ``successThreshold`` the API server accepts on a liveness probe ("must be 1",
+k8s.io/kubernetes pkg/apis/core/validation); ``success_threshold`` goes to readiness instead."""
+
 PRESTOP_SLEEP_SECONDS = 5
 """Pause before SIGTERM so endpoint controllers and load balancers stop sending new requests."""
 
@@ -474,14 +478,17 @@ class PodPlan:
                 "initialDelaySeconds": cfg.initial_delay_seconds,
                 "periodSeconds": cfg.period_seconds,
                 "timeoutSeconds": cfg.timeout_seconds,
-                "successThreshold": cfg.success_threshold,
+                # the API server accepts only 1 for a liveness probe; v1's success_threshold
+                # ("successes after a failure before the replica counts as healthy again")
+                # is carried to the readiness probe, which decides when a replica gets traffic
+                "successThreshold": LIVENESS_SUCCESS_THRESHOLD,
                 "failureThreshold": cfg.failure_threshold,
             },
             "readinessProbe": {
                 "httpGet": {"path": contract.READINESS_PATH, "port": "http"},
                 "periodSeconds": 5,
                 "timeoutSeconds": cfg.timeout_seconds,
-                "successThreshold": 1,
+                "successThreshold": cfg.success_threshold,
                 "failureThreshold": 3,
             },
             "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},

@@ -21,8 +21,10 @@ from typing import Any
 from aksml import contract
 from aksml.errors import WebserviceException
 from aksml.plan import autoscaling, exposure, metadata, pod
+from aksml.plan.admission import require_deployable
 from aksml.plan.metadata import keys_secret_name, namespace_of
 from aksml.plan.settings import Exposure, ModelSource, RuntimeMode, WorkloadSettings
+from aksml.plan.startup import require_startable
 from aksml.v1.names import validate_service_name
 from aksml.v1.resolved import ResolvedServiceConfig
 
@@ -114,11 +116,13 @@ def plan_webservice(
     """Every Kubernetes object of the service ``name``, in apply order.
 
     Raises ``WebserviceException`` for combinations that cannot be deployed (v1 messages where
-    v1 had one).
+    v1 had one), for settings the runtime would refuse to start with
+    (``aksml.plan.startup``) and for objects the cluster would refuse (``aksml.plan.admission``).
     """
     work = workload or WorkloadSettings()
     opts = options or ServiceOptions()
     check_service(name, config, work)
+    require_startable(config, work)
     meta = metadata.service_meta(name, config, opts.labels)
     code = pod.code_configmap(name, meta, work.code) if work.code is not None else None
     environment = pod.environment_configmap(name, meta, work)
@@ -157,7 +161,7 @@ def plan_webservice(
         exposure.network_policy(name, meta, work),
         exposure.exposure_object(name, meta, work) if opts.exposed else None,
     ]
-    return [o for o in objs if o is not None]
+    return require_deployable([o for o in objs if o is not None])
 
 
 __all__ = ["ServiceOptions", "check_service", "namespace_of", "plan_webservice"]

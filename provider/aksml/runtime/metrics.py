@@ -3,16 +3,34 @@
 Labels are bounded: rejection ``reason`` is one of :data:`REJECT_REASONS`, response ``code`` is
 an HTTP status (at most ~60 values). Gauges read the admission gate at scrape time, so they
 cost nothing per request.
+
+The metrics port is served by the runtime's own HTTP/1.1 protocol
+(:mod:`aksml.runtime.httpproto`) on the event loop, with the scoring port's limits (head size
+and timeouts, idle keep-alive timeout, client-not-reading timeout) plus a cap on open
+connections (:data:`METRICS_MAX_CONNECTIONS`); the exposition is rendered on one dedicated
+thread, so a scrape never stalls the event loop and idle connections cost no thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 
 from aksml import contract as c
+from aksml.runtime.httpproto import HttpRequest, HttpServer, Response
+
+METRICS_MAX_CONNECTIONS: Final = 32
+"""Open connections the metrics port accepts at once (Prometheus keeps one per target; the
+rest is room for probes and people); past it a new connection is closed at once."""
+METRICS_RESPONSE_TIMEOUT_S: Final = 30.0
+"""Backstop for one rendering of the exposition."""
 
 REJECT_REASONS: Final = (
     "queue_timeout",
@@ -118,6 +136,58 @@ class RuntimeMetrics:
         children[0].inc()
         children[1].inc()
 
-    def serve(self, host: str, port: int) -> None:
-        """Serve ``/metrics`` on ``host:port`` from a background thread."""
-        start_http_server(port, addr=host, registry=self.registry)
+    async def serve(self, host: str, port: int) -> HttpServer:
+        """Serve :data:`~aksml.contract.METRICS_PATH` on ``host:port``; returns the server (stop
+        it with :meth:`HttpServer.shutdown`)."""
+        server = HttpServer(
+            _MetricsApp(self.registry),
+            max_connections=METRICS_MAX_CONNECTIONS,
+            response_timeout_s=METRICS_RESPONSE_TIMEOUT_S,
+        )
+        await server.start(host, port)
+        return server
+
+
+def _json(status: int, message: str) -> Response:
+    return (
+        status,
+        [(b"content-type", b"application/json")],
+        json.dumps({"message": message}).encode(),
+    )
+
+
+class _MetricsApp:
+    """``GET``/``HEAD`` :data:`~aksml.contract.METRICS_PATH`: the registry in the format the
+    ``Accept`` header asks for (Prometheus text or OpenMetrics), gzipped when accepted -- what
+    ``prometheus_client``'s own server does."""
+
+    max_body_bytes = 0
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aksml-metrics")
+
+    def dispatch(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
+        if request.path != c.METRICS_PATH:
+            return _json(404, f"Not found; metrics are at {c.METRICS_PATH}.")
+        if request.method not in ("GET", "HEAD"):
+            return _json(405, "Method not allowed.")
+        accept = encoding = b""
+        for name, value in request.headers:
+            if name == b"accept":
+                accept = value
+            elif name == b"accept-encoding":
+                encoding = value
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(
+            self.renderer, self._render, accept.decode("latin-1"), b"gzip" in encoding.lower()
+        )
+
+    def _render(self, accept: str, gzipped: bool) -> Response:
+        encoder, content_type = choose_encoder(accept)
+        body = encoder(self.registry)
+        headers = [(b"content-type", content_type.encode())]
+        if gzipped:
+            body = gzip.compress(body)
+            headers.append((b"content-encoding", b"gzip"))
+        return 200, headers, body

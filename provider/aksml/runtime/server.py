@@ -45,6 +45,9 @@ DRAIN_MARGIN_S = 1.0
 """Extra time past the scoring timeout that draining waits for in-flight calls."""
 SHUTDOWN_GRACE_S = 2.0
 """After draining, how long open connections get to receive their last response."""
+RESPONSE_BACKSTOP_MARGIN_S = 60.0
+"""A connection whose response is still owed this long past the admission wait plus the
+scoring timeout is dropped (the application answers 503/504 well before; this catches bugs)."""
 
 
 def make_backend(settings: RuntimeSettings) -> Backend:
@@ -245,8 +248,16 @@ async def _serve(
     announcer: Announcer,
 ) -> int:
     default_headers = _default_headers(settings)
-    server = HttpServer(app, default_headers)
-    health = HttpServer(app, default_headers) if settings.health_port else None
+    # a backstop behind the application's own deadlines (admission wait + scoring timeout)
+    backstop_s = (
+        settings.max_request_wait_ms + settings.scoring_timeout_ms
+    ) / 1000.0 + RESPONSE_BACKSTOP_MARGIN_S
+    server = HttpServer(app, default_headers, response_timeout_s=backstop_s)
+    health = (
+        HttpServer(app, default_headers, response_timeout_s=backstop_s)
+        if settings.health_port
+        else None
+    )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     interrupts = 0
@@ -277,7 +288,20 @@ async def _serve(
     if authenticator is not None:
         await authenticator.start()
     if settings.metrics_port:
-        metrics.serve(settings.host, settings.metrics_port)
+        try:
+            bound_metrics: list[tuple[HttpServer, int]] = [
+                (await metrics.serve(settings.host, settings.metrics_port), settings.metrics_port)
+            ]
+        except OSError as exc:
+            log.error(
+                "could not start the metrics server on %s:%d: %s",
+                settings.host,
+                settings.metrics_port,
+                exc,
+            )
+            return c.EXIT_USAGE
+    else:
+        bound_metrics = []
     bound = [(server, settings.port)]
     if health is not None:
         bound.append((health, settings.health_port))
@@ -318,7 +342,7 @@ async def _serve(
     if fatal:
         code = c.EXIT_INIT_FAILED
     await _drain(app, backend, settings)
-    for listener, _ in bound:
+    for listener, _ in bound + bound_metrics:
         await listener.shutdown(SHUTDOWN_GRACE_S)
     if not start_task.done():
         start_task.cancel()

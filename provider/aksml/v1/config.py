@@ -27,6 +27,7 @@ from aksml.v1.params import (
     check_value,
     default,
     unknown_key_message,
+    v1_evaluable,
 )
 from aksml.v1.resolved import ResolvedServiceConfig
 from aksml.v1.traffic import EndpointVersionSpec
@@ -65,6 +66,11 @@ DEFAULT_INITIAL_DELAY_SECONDS: int = default("initial_delay_seconds")
 DEFAULT_TIMEOUT_SECONDS: int = default("timeout_seconds")
 DEFAULT_SUCCESS_THRESHOLD: int = default("success_threshold")
 DEFAULT_FAILURE_THRESHOLD: int = default("failure_threshold")
+
+
+def _source(sources: Mapping[str, str], key: str) -> str:
+    """`` (from 'JSON key')`` for a value read from a file, else an empty string."""
+    return f" (from {sources[key]!r})" if key in sources else ""
 
 
 class _DeploymentConfigurationBase(BaseModel):
@@ -124,7 +130,8 @@ class _DeploymentConfigurationBase(BaseModel):
     timeout_seconds: int | None = None
     """Liveness probe timeout in seconds (default 2); > 0."""
     success_threshold: int | None = None
-    """Liveness probe success threshold (default 1); > 0."""
+    """Probe success threshold (default 1); > 0. Set on the readiness probe (Kubernetes
+    accepts only 1 on a liveness probe)."""
     failure_threshold: int | None = None
     """Liveness probe failure threshold (default 3); > 0."""
     namespace: str | None = None
@@ -151,19 +158,23 @@ class _DeploymentConfigurationBase(BaseModel):
         kinds = cls._PARAMETERS
         sources: Mapping[str, str] = (info.context or {}).get("sources", {})
         errors = ""
-        values: dict[str, Any] = {}
+        given: dict[str, Any] = {}
         for key, value in data.items():
             if key not in kinds:
                 errors += unknown_key_message(str(key), kinds, "parameter")
-                continue
-            if value is None:
-                continue
-            source = f" (from {sources[key]!r})" if key in sources else ""
-            values[key], message = check_value(key, kinds[key], value, source)
-            errors += message
+            elif value is not None:
+                given[key] = value
+                if not v1_evaluable(kinds[key], value):
+                    errors += check_value(key, kinds[key], value, _source(sources, key))[1]
         if errors:
             raise WebserviceException(errors)
-        errors = cls._v1_messages(values)
+        errors = cls._v1_messages(given)
+        if errors:
+            raise WebserviceException(errors)
+        values: dict[str, Any] = {}
+        for key, value in given.items():
+            values[key], message = check_value(key, kinds[key], value, _source(sources, key))
+            errors += message
         if errors:
             raise WebserviceException(errors)
         errors = kubernetes_messages(values, kinds)

@@ -2,13 +2,14 @@
 
 Validation runs in three phases (see ``docs/configuration.md``):
 
-1. **types** (beyond v1, this module): every given value must have its parameter's type. A
-   wrong type is reported on its own -- azureml-core could not evaluate its checks on it either
-   (it crashed with a bare ``TypeError`` or silently accepted e.g. ``True`` as ``1``).
-2. **v1 checks** (``aksml.v1.config``): azureml-core 1.61's list, same order, same text.
-3. **Kubernetes sanity** (beyond v1): values v1 accepted but a cluster would reject (a limit
-   <= 0, NaN/infinity, ...). Runs only when phase 2 passed, so every input v1 rejected gets
-   v1's message byte for byte.
+1. **values v1 cannot evaluate** (this module, :func:`v1_evaluable`): a string for a number, a
+   number for a string, ... is reported on its own -- azureml-core crashed with a bare
+   ``TypeError`` on it.
+2. **v1 checks** (``aksml.v1.config``): azureml-core 1.61's list, same order, same text, on the
+   values as given (fractions, bools and numbers as v1 treated them).
+3. **beyond v1**, only when phase 2 passed, so every input v1 rejected gets v1's message byte
+   for byte: the exact types (:func:`check_value`: whole numbers, no ``True`` for ``1``, bools
+   for flags), then values a cluster would reject (a limit <= 0, NaN/infinity, ...).
 """
 
 from __future__ import annotations
@@ -314,6 +315,18 @@ def suggest(key: str, valid: Iterable[str]) -> str:
 def unknown_key_message(key: str, valid: Iterable[str], where: str) -> str:
     """The message for an unexpected key/parameter, naming it and the closest valid one."""
     return f"Invalid configuration, unknown {where} {key!r}.{suggest(key, valid)}\n"
+
+
+def v1_evaluable(kind: Kind, value: Any) -> bool:
+    """Whether azureml-core could run its checks on ``value``: numbers and bools for the
+    numeric and boolean parameters (v1 compared them and tested their truth, ``True`` acting
+    as 1), strings for strings, mappings for mappings. Phase 1 reports only values that are
+    not; the stricter type rules of :func:`check_value` wait until v1's checks passed."""
+    if kind in (Kind.BOOL, Kind.INT, Kind.FLOAT):
+        return isinstance(value, int | float)
+    if kind is Kind.STR:
+        return isinstance(value, str)
+    return isinstance(value, Mapping)
 
 
 def check_value(name: str, kind: Kind, value: Any, source: str = "") -> tuple[Any, str]:
