@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -11,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from aksml.offline import engine as eng
-from aksml.offline.render import render_program
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -48,6 +49,20 @@ class Played:
         )
 
 
+def render(example: str) -> list[Obj]:
+    """``aksml render examples/<example>`` in its own process (as a user runs it; Pulumi's
+    mock engine keeps global state that must not meet other tests' mocks), read back."""
+    aksml = Path(sys.executable).parent / "aksml"
+    with tempfile.TemporaryDirectory(prefix="aksml-render-") as out:
+        subprocess.run(
+            [str(aksml), "render", str(EXAMPLES / example), "-o", out],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        return [yaml.safe_load(f.read_text()) for f in sorted(Path(out).glob("*.yaml"))]
+
+
 def play(
     podman: eng.Engine,
     image: str,
@@ -56,7 +71,7 @@ def play(
 ) -> Iterator[Played]:
     """Render ``examples/<example>``, ``tweak`` the render (test-only stand-ins), adapt,
     ``kube play``, wait for every pod's readiness URL; yield; remove everything played."""
-    rendered = render_program(EXAMPLES / example)
+    rendered = render(example)
     if tweak is not None:
         tweak(rendered)
     objs, pods = eng.adapt(rendered, image=image, ca_bundle=None)
