@@ -206,12 +206,13 @@ def test_graceful_stop_under_load_loses_no_admitted_request(quickstart: Played) 
     admitted = Counter(outcomes[rid] for rid in answered)
     never_read = Counter(kind for rid, kind in outcomes.items() if rid not in answered)
     print(f"graceful stop in {took:.1f} s (grace {pod.grace_seconds} s): admitted {dict(admitted)}")
-    print(f"  not read by the server: {dict(never_read)}")
+    print(f"  not in the access log: {dict(never_read)}")
     assert admitted["200"] > 50, admitted
     assert {rid: outcomes[rid] for rid in answered} == {
         rid: str(st) for rid, st in answered.items()
     }
-    assert set(never_read) <= {"refused"} | {k for k in never_read if k.startswith("reset:")}
+    # 503 "shutting down" answers during the drain are not all in the access log
+    assert set(never_read) <= {"refused", "503"} | {k for k in never_read if k.startswith("reset")}
     assert (status, code) == ("exited", 0)
     assert took < pod.grace_seconds
 
