@@ -22,6 +22,8 @@ import httpx
 import pytest
 
 SCRIPTS = Path(__file__).parent / "scripts"
+if str(Path(__file__).parent) not in sys.path:  # helper modules next to the tests
+    sys.path.insert(0, str(Path(__file__).parent))
 AKSML = str(Path(sys.executable).parent / "aksml")
 _PORT_LINE = re.compile(r"Liveness:\s+GET\s+http://127\.0\.0\.1:(\d+)/")
 

@@ -124,3 +124,26 @@ def test_a_client_that_leaves_stops_the_generator(serve: Callable[..., Any]) -> 
     # before its 10 s would have ended (the next request waits at most 3 s for it)
     with server.client() as client:
         assert client.post("/score?count=1", content=b"x").status_code == 200
+
+
+def test_a_busy_loop_bounds_the_chunks_a_producer_queues() -> None:
+    """The loop does not run here (as when it is busy): the producer may hand over at most
+    MAX_QUEUED_CHUNKS chunks, then waits until its deadline instead of queueing the body."""
+    import asyncio
+
+    from aksml.runtime.streaming import MAX_QUEUED_CHUNKS, ThreadedStream
+
+    loop = asyncio.new_event_loop()
+    try:
+        stream = ThreadedStream(loop)
+        deadline = time.perf_counter() + 0.5
+        accepted = 0
+        while stream.put(b"x" * 1024, deadline):
+            accepted += 1
+            assert accepted <= MAX_QUEUED_CHUNKS
+        assert accepted == MAX_QUEUED_CHUNKS
+        loop.call_soon(loop.stop)
+        loop.run_forever()  # the queued chunks are delivered (pending until the head is written)
+        assert stream.put(b"x", time.perf_counter() + 0.5) is False  # still unwritten: no slot
+    finally:
+        loop.close()

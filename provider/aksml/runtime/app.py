@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Protocol
@@ -67,7 +67,9 @@ class AuthDecisionLike(Protocol):
 
 
 class AuthenticatorLike(Protocol):
-    """The authenticator interface of ``aksml.runtime.auth``."""
+    """The authenticator interface of ``aksml.runtime.auth`` (an authenticator may also have
+    ``check_sync(str | None)`` and ``check_header(bytes | None)``: synchronous checks of the
+    header value as text or as raw bytes, used when present)."""
 
     async def check(self, authorization: str | None) -> AuthDecisionLike:
         """Decide on one request's Authorization header."""
@@ -109,11 +111,14 @@ class ScoringApp:
         self.settings = settings
         self.backend = backend
         self.auth = authenticator
-        sync = getattr(authenticator, "check_sync", None)
-        self._auth_sync: Callable[[str | None], AuthDecisionLike] | None = (
-            sync if callable(sync) else None
-        )
-        """The authenticator's synchronous check, when it has one (saves a coroutine)."""
+        sync = getattr(authenticator, "check_header", None)
+        if not callable(sync):
+            text_check = getattr(authenticator, "check_sync", None)
+            sync = _on_text(text_check) if callable(text_check) else None
+        self._auth_sync: Callable[[bytes | None], AuthDecisionLike] | None = sync
+        """The authenticator's synchronous check of the raw header, when it has one (saves a
+        coroutine)."""
+        self._request_ids = RequestIds()
         self.metrics = metrics
         self.observers = list(observers)
         self.ready = False
@@ -206,24 +211,14 @@ class ScoringApp:
 
     def _score(self, request: HttpRequest) -> Response | asyncio.Future[Response]:
         started = time.perf_counter()
-        request_id = ms_request_id = client_request_id = trace_id = None
-        authorization = None
-        content_type = b""
-        for name, value in request.headers:
-            if name == b"authorization":
-                authorization = value
-            elif name == b"content-type":
-                content_type = value
-            elif name == b"x-request-id":
-                request_id = value
-            elif name == b"x-ms-request-id":
-                ms_request_id = value
-            elif name == b"x-ms-client-request-id":
-                client_request_id = value
-            elif name == b"traceid":
-                trace_id = value
+        headers = dict(request.headers)  # the last value of a repeated header wins
+        get = headers.get
+        request_id = get(b"x-request-id")
+        ms_request_id = get(b"x-ms-request-id")
+        client_request_id = get(b"x-ms-client-request-id")
+        trace_id = get(b"traceid")
         if request_id is None:
-            request_id = str(uuid.uuid4()).encode()
+            request_id = self._request_ids.next()
         id_headers = [
             (b"x-request-id", request_id),
             (b"x-ms-request-id", ms_request_id or client_request_id or request_id),
@@ -232,29 +227,28 @@ class ScoringApp:
             id_headers.append((b"x-ms-client-request-id", client_request_id))
         if trace_id is not None:
             id_headers.append((b"traceid", trace_id))
-        call = _Call(request, content_type, id_headers, started)
+        call = _Call(request, get(b"content-type", b""), id_headers, started)
         if self.auth is not None:
-            credential = authorization.decode("latin-1") if authorization is not None else None
+            authorization = get(b"authorization")
             if self._auth_sync is None:
+                credential = authorization.decode("latin-1") if authorization is not None else None
                 return asyncio.ensure_future(self._score_async_auth(call, credential))
-            denied = self._denied(self._auth_sync(credential), id_headers)
-            if denied is not None:
-                return denied
+            decision = self._auth_sync(authorization)
+            if not decision.ok:
+                return self._denied(decision, id_headers)
         return self._admit(call)
 
     async def _score_async_auth(self, call: _Call, credential: str | None) -> Response:
         assert self.auth is not None
-        denied = self._denied(await self.auth.check(credential), call.id_headers)
-        if denied is not None:
-            return denied
+        decision = await self.auth.check(credential)
+        if not decision.ok:
+            return self._denied(decision, call.id_headers)
         answer = self._admit(call)
         if isinstance(answer, asyncio.Future):
             return await answer
         return answer
 
-    def _denied(self, decision: AuthDecisionLike, id_headers: Headers) -> Response | None:
-        if decision.ok:
-            return None
+    def _denied(self, decision: AuthDecisionLike, id_headers: Headers) -> Response:
         self.metrics.rejected["unauthorized"].inc()
         self.metrics.response(decision.status)
         extra = id_headers
@@ -386,6 +380,42 @@ class ScoringApp:
                 observer(record)
             except Exception:
                 log.exception("request observer %r failed", observer)
+
+
+def _on_text(
+    check: Callable[[str | None], AuthDecisionLike],
+) -> Callable[[bytes | None], AuthDecisionLike]:
+    def on_bytes(raw: bytes | None) -> AuthDecisionLike:
+        return check(raw.decode("latin-1") if raw is not None else None)
+
+    return on_bytes
+
+
+_VARIANT = {f"{d:x}": "89ab"[d & 3] for d in range(16)}
+_ID_POOL_BYTES = 4096
+
+
+class RequestIds:
+    """Random (version 4) UUIDs as ``x-request-id`` values, like ``str(uuid.uuid4())``, with
+    one ``os.urandom`` call per 256 ids (uuid4() costs a system call and a UUID object per
+    id). Used on the event loop only; a forked child never reuses its parent's pool."""
+
+    def __init__(self) -> None:
+        """An empty pool (filled on first use)."""
+        self._pool = b""
+        self._pos = 0
+        self._pid = os.getpid()
+
+    def next(self) -> bytes:
+        """The next id, e.g. ``b"0f9c1b1e-52c4-4c55-9a3e-2b1d3f4a5b6c"``."""
+        pos = self._pos
+        if pos >= len(self._pool) or os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._pool = os.urandom(_ID_POOL_BYTES)
+            pos = 0
+        self._pos = pos + 16
+        h = self._pool[pos : pos + 16].hex()
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}".encode()
 
 
 class _Call:

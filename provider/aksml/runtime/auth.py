@@ -330,7 +330,13 @@ class KeyAuthenticator:
                         f"{setting.flag} ({setting.env}) may only hold printable ASCII "
                         "characters without spaces."
                     )
+        self._set_keys(primary, secondary)
+
+    def _set_keys(self, primary: str, secondary: str) -> None:
         self._keys = (primary.encode(), secondary.encode())
+        # the exact header values clients send: ``Bearer <key>`` (an absent key: a value no
+        # header can have, so that both comparisons still run)
+        self._exact = tuple(b"Bearer " + key if key else b"\x00" for key in self._keys)
 
     async def start(self) -> None:
         """Nothing to prefetch: keys were loaded by the constructor."""
@@ -341,6 +347,18 @@ class KeyAuthenticator:
     async def check(self, authorization: str | None) -> AuthDecision:
         """Allow a bearer credential equal to the primary or the secondary key."""
         return self.check_sync(authorization)
+
+    def check_header(self, raw: bytes | None) -> AuthDecision:
+        """:meth:`check_sync` of the raw header value: the exact ``Bearer <key>`` every client
+        sends is accepted by two constant-time comparisons of the bytes as received; anything
+        else (another spelling of the scheme, extra whitespace, a wrong key) is decided by
+        :meth:`check_sync`."""
+        if raw and (self._source is None or self._clock() < self._next_poll):
+            primary, secondary = self._exact
+            # both comparisons always run; `|` (not `or`) so that neither short-circuits
+            if hmac.compare_digest(raw, primary) | hmac.compare_digest(raw, secondary):
+                return ALLOWED
+        return self.check_sync(raw.decode("latin-1") if raw is not None else None)
 
     def check_sync(self, authorization: str | None) -> AuthDecision:
         """The synchronous body of :meth:`check` (no I/O except the throttled ``stat``)."""
@@ -374,7 +392,7 @@ class KeyAuthenticator:
                 _describe(exc),
             )
             return
-        self._keys = (primary.encode(), secondary.encode())
+        self._set_keys(primary, secondary)
         self._signature = signature
         self._failed_signature = None
         logger.info("keys reloaded from %s", self._source.path)

@@ -63,7 +63,7 @@ def swagger_documents(settings: RuntimeSettings, script: ScriptInfo) -> dict[str
         app_root=settings.app_root,
         service_name=settings.service_name,
         path_prefix=settings.aml_prefix or "",
-        input_schema=script.input_schema if script.has_input_schema else None,
+        input_schema=script.input_schema if script.decorated else None,
         output_schema=script.output_schema if script.decorated else None,
         supported=tuple(script.supported_swagger_versions),
         secured=settings.auth_mode != "none",

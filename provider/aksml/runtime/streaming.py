@@ -24,6 +24,10 @@ log = logging.getLogger("aksml.runtime")
 POLL_S = 0.05
 """How often a producer waiting for the client re-checks cancellation and its deadline."""
 
+MAX_QUEUED_CHUNKS = 4
+"""Chunks handed to the loop but not yet written: the producer waits beyond this, so a busy
+loop cannot let a fast generator queue an unbounded body before ``pause()`` reaches it."""
+
 
 class ThreadedStream:
     """A response body produced on another thread and written on the event loop."""
@@ -37,6 +41,7 @@ class ThreadedStream:
         self._aborted = False
         self._writable = threading.Event()
         self._writable.set()
+        self._slots = threading.Semaphore(MAX_QUEUED_CHUNKS)
         self.cancelled = False
         """Set when the client went away or the stream was aborted: the producer stops."""
 
@@ -45,12 +50,11 @@ class ThreadedStream:
     def put(self, data: bytes, deadline: float) -> bool:
         """Hand one chunk to the loop (waiting while the client is slow); False when the
         producer must stop (cancelled, or ``deadline``, a ``perf_counter`` time, passed)."""
-        while not self._writable.wait(POLL_S):
+        while True:
             if self.cancelled or time.perf_counter() >= deadline:
                 return False
-        if self.cancelled or time.perf_counter() >= deadline:
-            return False
-        return self._post(self._deliver, data)
+            if self._writable.wait(POLL_S) and self._slots.acquire(timeout=POLL_S):
+                return self._post(self._deliver, data)
 
     def finish(self) -> None:
         """The body is complete."""
@@ -78,6 +82,7 @@ class ThreadedStream:
         pending, self._pending = self._pending, []
         for data in pending:
             sink.send_chunk(data)
+            self._slots.release()
         if self._aborted:
             sink.abort_stream()
         elif self._ended:
@@ -98,9 +103,11 @@ class ThreadedStream:
 
     def _deliver(self, data: bytes) -> None:
         if self._sink is None:
-            self._pending.append(data)
-        elif not self._aborted:
+            self._pending.append(data)  # its slot comes back when attach() writes it
+            return
+        if not self._aborted:
             self._sink.send_chunk(data)
+        self._slots.release()
 
     def _end(self) -> None:
         self._ended = True

@@ -25,17 +25,21 @@ DEFAULT_TITLE = "ML service"
 _UNDECORATED_SCHEMA: dict[str, Any] = {"type": "object", "example": {}}
 
 
+_SHORT_NAME = {"2.0": "2", "3.0": "3", "3.1": "3.1"}
+
+
 def lookup_message(requested: str | None, supported: tuple[str, ...]) -> tuple[str | None, str]:
-    """Map a ``?version=`` value to a document version, or to the reference's 404 message."""
-    key = _QUERY_VERSION.get(requested if requested is not None else "2")
+    """Map a ``?version=`` value to a document version, or to the reference's 404 message
+    (which lists the versions this script has documents for, as ``[2, 3, 3.1]``)."""
+    requested = requested if requested is not None else "2"
+    key = _QUERY_VERSION.get(requested)
+    names = ", ".join(sorted(_SHORT_NAME[v] for v in supported if v in _SHORT_NAME))
     if key is None:
-        return None, (
-            f"Swagger version [{requested}] is not valid. Supported versions: [2, 3, 3.1]."
-        )
+        return None, f"Swagger version [{requested}] is not valid. Supported versions: [{names}]."
     if key not in supported:
         return None, (
             f"Swagger version [{requested}] is not supported for the scoring script. "
-            f"Supported swagger versions: {list(supported)}."
+            f"Supported swagger versions: [{names}]."
         )
     return key, ""
 
@@ -79,11 +83,9 @@ def _user_document(app_root: Path, version: str) -> bytes | None:
 
 
 def _error_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"message": {"type": "string"}},
-        "required": ["message"],
-    }
+    # as the reference's templates: "message" is not listed as required (clients generated
+    # from the document must see the same type before and after migrating)
+    return {"type": "object", "properties": {"message": {"type": "string"}}}
 
 
 def _generate(

@@ -9,6 +9,7 @@ then closes the socket (or kills a worker whose run() overran the scoring timeou
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -82,6 +83,9 @@ def _serve(fd: int, spec: dict[str, Any]) -> int:
     except BaseException as exc:  # anything else escaping the user's code
         sock.sendall(encode_frame(("failed", repr(exc))))
         return c.EXIT_INIT_FAILED
+    # score.py, its model and the libraries live as long as the worker: keep them out of the
+    # collector's full passes (as the server process does after init())
+    gc.freeze()
     sock.sendall(encode_frame(("ready", script.info)))
     handle = script.handle
     send = sock.sendall
