@@ -107,7 +107,9 @@ def test_dockerfile_matches_the_runtime_image_it_builds_on() -> None:
     """The generated file relies on the repository's runtime image: its venv, its python,
     its uid and its app root. Fail here if that Dockerfile changes under it."""
     runtime = REPO_DOCKERFILE.read_text()
-    assert "FROM python:${PYTHON_VERSION}-slim" in runtime  # /usr/local/bin/python with pip
+    # /usr/local/bin/python with pip: the default base, and required of any BASE_IMAGE
+    assert "ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim" in runtime
+    assert "FROM ${BASE_IMAGE} AS base" in runtime and "/usr/local/bin/python" in runtime
     assert f"uv venv {images.RUNTIME_VENV}" in runtime  # not --seed: that venv has no pip
     assert "--seed" not in runtime and "pip==" not in runtime
     assert f"PATH={images.RUNTIME_VENV}/bin:$PATH" in runtime

@@ -22,7 +22,10 @@ def test_settings_table_matches_the_contract() -> None:
 def test_dockerfile_runtime_image() -> None:
     text = (ROOT / "Dockerfile").read_text()
     final_stage = text.rsplit("\nFROM ", 1)[1]
-    assert final_stage.startswith("python:${PYTHON_VERSION}-slim")
+    # the final stage builds on the base stage, whose default is the release base
+    assert final_stage.startswith("base\n")
+    assert "ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim" in text
+    assert "FROM ${BASE_IMAGE} AS base" in text
     user = re.search(r"^USER (\d+):(\d+)$", final_stage, re.MULTILINE)
     assert user and int(user.group(1)) != 0 and int(user.group(2)) != 0
     from aksml.plan.pod import RUN_AS_USER

@@ -31,9 +31,11 @@ def test_every_setting_has_a_cli_option() -> None:
 
     from aksml.cli.serve import serve
 
-    # program_dir: the positional of the local-run mode (aksml.offline.localrun)
+    # program_dir: the positional of the local-run mode (aksml.offline.localrun), and the
+    # options of its container mode (aksml.offline.engine)
     params = set(inspect.signature(serve).parameters)
-    assert params == {*FLAG_FIELDS.values(), "config", "program_dir"}
+    local_run = {"program_dir", "engine", "image", "ca_bundle"}
+    assert params == {*FLAG_FIELDS.values(), "config", *local_run}
 
 
 def test_precedence_flag_over_env_over_default(script: Path) -> None:

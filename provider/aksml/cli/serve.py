@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from aksml import contract as c
+from aksml.errors import WebserviceException
 
 
 def _opt(setting: c.RuntimeSetting) -> object:
@@ -72,6 +73,30 @@ def serve(
     service_version: Annotated[str | None, _opt(c.SERVICE_VERSION)] = None,
     worker_mode: Annotated[str | None, _opt(c.WORKER_MODE)] = None,
     show_keys: Annotated[bool | None, _flag(c.SHOW_KEYS)] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="With a program directory: run its rendered pods in containers with this "
+            "engine (podman or docker) instead of in-process (see docs/containers.md).",
+        ),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="With --engine: the runtime image to run instead of the "
+            "rendered one (e.g. one built from the repository's Dockerfile).",
+        ),
+    ] = None,
+    ca_bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--ca-bundle",
+            help="With --engine: a CA bundle file mounted over the "
+            "containers' system bundle (a TLS-intercepting proxy, a private index).",
+        ),
+    ] = None,
 ) -> None:
     """Serve score.py with AKS request semantics (auth, admission, timeouts, swagger)."""
     from aksml.runtime.server import serve as run_server
@@ -80,11 +105,23 @@ def serve(
     if program_dir is not None:
         from pathlib import Path
 
+        if engine is not None:
+            from aksml.offline.engine import serve_program
+
+            bundle = Path(ca_bundle) if ca_bundle else None
+            raise typer.Exit(
+                serve_program(Path(program_dir), engine, image=image, ca_bundle=bundle)
+            )
         from aksml.offline.localrun import run_program
 
         raise typer.Exit(run_program(Path(program_dir)))
+    if engine is not None or image is not None or ca_bundle is not None:
+        raise WebserviceException(
+            "Error, --engine, --image and --ca-bundle need a program directory."
+        )
     flags = dict(locals())
-    del flags["program_dir"]
+    for name in ("program_dir", "engine", "image", "ca_bundle"):
+        del flags[name]
     _script_environment(os.environ)
     settings = resolve_settings(flags, os.environ)
     raise typer.Exit(run_server(settings))
