@@ -33,6 +33,7 @@ from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesAr
 from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
 from aksml.plan.settings import DEFAULT_IMAGE
+from startable import SCRIPT_ARGS
 
 Install = Callable[..., Recorder]
 REPO_DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
@@ -519,6 +520,7 @@ def test_webservice_token_auth_application_feeds_runtime_issuer_and_audience(
     rec = azure_mocks()
     _service(
         {
+            **SCRIPT_ARGS,
             "namespace": "ml",
             "auth_enabled": False,
             "token_auth_enabled": True,

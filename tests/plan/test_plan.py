@@ -25,6 +25,7 @@ from aksml.plan import (
 )
 from aksml.plan.pod import CONFIGMAP_LIMIT_BYTES
 from aksml.plan.units import cpu_quantity, memory_quantity
+from startable import scripted
 
 Objs = list[dict[str, Any]]
 
@@ -248,7 +249,7 @@ LANDINGS: list[tuple[str, dict[str, Any], Callable[[Objs], Any], Any]] = [
 def test_seed_parameter_lands(
     param: str, overrides: dict[str, Any], where: Callable[[Objs], Any], expected: Any, config: Any
 ) -> None:
-    work = WorkloadSettings(
+    work = scripted(
         app_insights_connection_string="InstrumentationKey=k",
         token_issuer="https://login.microsoftonline.com/t/v2.0",  # used when token auth is on
         token_audience="api://ml",
@@ -261,9 +262,7 @@ def test_seed_parameter_lands(
 
 
 def test_autoscale_refresh_seconds_is_keda_polling_interval(config: Any) -> None:
-    objs = plan_webservice(
-        "svc", config(autoscale_refresh_seconds=15), WorkloadSettings(autoscaler="keda")
-    )
+    objs = plan_webservice("svc", config(autoscale_refresh_seconds=15), scripted(autoscaler="keda"))
     so = kind(objs, "ScaledObject")
     assert so["spec"]["pollingInterval"] == 15
     # AML utilisation: target 70% of 1 concurrent request per replica
@@ -275,7 +274,7 @@ def test_blobfuse_enabled_switches_blob_models_between_csi_and_download(config: 
     model = ModelRef(
         name="m", version="1", source="blob", url="https://acct.blob.core.windows.net/c/dir/m.pkl"
     )
-    work = WorkloadSettings(models=(model,))
+    work = scripted(models=(model,))
     mounted = kind(plan_webservice("svc", config(blobfuse_enabled=True), work), "Deployment")
     pod = mounted["spec"]["template"]["spec"]
     csi = [v for v in pod["volumes"] if "csi" in v]
@@ -291,13 +290,9 @@ def test_blobfuse_enabled_switches_blob_models_between_csi_and_download(config: 
 
 
 def test_model_dir_is_name_version_for_one_model(config: Any) -> None:
-    objs = plan_webservice(
-        "svc", config(), WorkloadSettings(models=(ModelRef(name="iris", version="3"),))
-    )
+    objs = plan_webservice("svc", config(), scripted(models=(ModelRef(name="iris", version="3"),)))
     assert env(objs)[contract.MODEL_DIR.env] == f"{contract.MODEL_ROOT_DIR}/iris/3"
-    two = WorkloadSettings(
-        models=(ModelRef(name="a", version="1"), ModelRef(name="b", version="1"))
-    )
+    two = scripted(models=(ModelRef(name="a", version="1"), ModelRef(name="b", version="1")))
     assert (
         env(plan_webservice("svc", config(), two))[contract.MODEL_DIR.env]
         == contract.MODEL_ROOT_DIR
@@ -305,7 +300,7 @@ def test_model_dir_is_name_version_for_one_model(config: Any) -> None:
 
 
 def test_environment_installs_into_packages_dir(config: Any) -> None:
-    work = WorkloadSettings(
+    work = scripted(
         environment=EnvironmentSpec(
             pip_requirements=("numpy==2.1.0",), index_url="https://mirror/simple"
         )
@@ -322,7 +317,7 @@ def test_environment_installs_into_packages_dir(config: Any) -> None:
 
 
 def test_defaults_are_secure(config: Any) -> None:
-    objs = plan_webservice("svc", config())
+    objs = plan_webservice("svc", config(), scripted())
     assert kind(objs, "Service")["spec"]["type"] == "ClusterIP"
     assert [o["kind"] for o in objs] == [
         "Secret",
@@ -353,7 +348,8 @@ def test_defaults_are_secure(config: Any) -> None:
 
 def test_single_replica_has_no_disruption_budget(config: Any) -> None:
     kinds = [
-        o["kind"] for o in plan_webservice("svc", config(num_replicas=1, autoscale_enabled=False))
+        o["kind"]
+        for o in plan_webservice("svc", config(num_replicas=1, autoscale_enabled=False), scripted())
     ]
     assert "PodDisruptionBudget" not in kinds and "HorizontalPodAutoscaler" not in kinds
 
@@ -382,7 +378,7 @@ def test_uris(exposure: str, extra: dict[str, Any], scoring: str, config: Any) -
 
 
 def test_load_balancer_without_address_uses_cluster_dns(config: Any) -> None:
-    work = WorkloadSettings(exposure=Exposure.LOAD_BALANCER)
+    work = scripted(exposure=Exposure.LOAD_BALANCER)
     assert service_uris("svc", config(namespace="ml"), work, None)[0] == (
         "http://svc.ml.svc.cluster.local/api/v1/service/svc/score"
     )
@@ -448,7 +444,7 @@ def test_in_place_changes_keep_replace_fields(change: dict[str, Any], config: An
 
 def test_code_change_rolls_the_deployment_by_name(config: Any) -> None:
     def cm_name(text: bytes) -> str:
-        work = WorkloadSettings(
+        work = scripted(
             entry_script="s.py", code=CodeBundle(directory_name="d", files={"s.py": text})
         )
         return str(kind(plan_webservice("svc", config(), work), "ConfigMap")["metadata"]["name"])
@@ -472,14 +468,14 @@ def test_invalid_service_name_is_the_v1_message(config: Any) -> None:
 @pytest.mark.parametrize(
     ("work", "message"),
     [
-        (WorkloadSettings(exposure="gateway"), "gateway settings"),
-        (WorkloadSettings(runtime_mode="proxy"), "proxy settings"),
+        (scripted(exposure="gateway"), "gateway settings"),
+        (scripted(runtime_mode="proxy"), "proxy settings"),
         (
-            WorkloadSettings(runtime_mode="proxy", proxy=ProxySpec(image="x", port=5001)),
+            scripted(runtime_mode="proxy", proxy=ProxySpec(image="x", port=5001)),
             "port 5001",
         ),
-        (WorkloadSettings(environment_variables={"AKSML_PORT": "1"}), "AKSML_PORT"),
-        (WorkloadSettings(models=(ModelRef(name="m", version="1", source="url"),)), "needs a url"),
+        (scripted(environment_variables={"AKSML_PORT": "1"}), "AKSML_PORT"),
+        (scripted(models=(ModelRef(name="m", version="1", source="url"),)), "needs a url"),
     ],
 )
 def test_impossible_combinations(work: WorkloadSettings, message: str, config: Any) -> None:
@@ -488,7 +484,7 @@ def test_impossible_combinations(work: WorkloadSettings, message: str, config: A
 
 
 def test_proxy_mode_gives_v1_resources_to_the_model_container(config: Any) -> None:
-    work = WorkloadSettings(runtime_mode="proxy", proxy=ProxySpec(image="me/model:1", port=8000))
+    work = scripted(runtime_mode="proxy", proxy=ProxySpec(image="me/model:1", port=8000))
     objs = plan_webservice("svc", config(cpu_cores=2, gpu_cores=1), work)
     containers = kind(objs, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["runtime", "model"]

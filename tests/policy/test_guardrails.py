@@ -18,6 +18,7 @@ import yaml
 from aksml import contract
 from aksml.plan.inputs import settings_from_args
 from aksml.plan.webservice import plan_webservice
+from startable import SCRIPT_ARGS, script_args
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policy"
@@ -37,7 +38,7 @@ def golden(example: str) -> list[dict[str, Any]]:
 
 def render(**args: Any) -> list[dict[str, Any]]:
     """The objects of one AksWebservice with these component arguments."""
-    config, workload = settings_from_args({"namespace": "ml", **args})
+    config, workload = settings_from_args({"namespace": "ml", **script_args(**args)})
     return plan_webservice("svc", config.resolve(), workload)
 
 
@@ -180,7 +181,7 @@ def test_pinned_images_is_production_only() -> None:
 
 def test_default_namespace_rule() -> None:
     assert guardrails.forbid_default_namespace(render()) == []
-    config, workload = settings_from_args({})
+    config, workload = settings_from_args(SCRIPT_ARGS)
     in_default = plan_webservice("svc", config.resolve(), workload)
     found = messages(guardrails.forbid_default_namespace(in_default))
     assert found and all("is in the 'default' namespace: set namespace" in m for m in found)
