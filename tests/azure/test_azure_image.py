@@ -112,6 +112,11 @@ def test_dockerfile_matches_the_runtime_image_it_builds_on() -> None:
     assert "ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim" in runtime
     assert "FROM ${BASE_IMAGE} AS base" in runtime and "/usr/local/bin/python" in runtime
     assert f"uv venv {images.RUNTIME_VENV}" in runtime  # not --seed: that venv has no pip
+    # the plan's install init container runs exactly this (pip >= 22.3 has --python)
+    assert (
+        f"RUN {contract.SYSTEM_PYTHON} -m pip --python {contract.RUNTIME_PYTHON} --version"
+        in runtime
+    )
     assert "--seed" not in runtime and "pip==" not in runtime
     assert f"PATH={images.RUNTIME_VENV}/bin:$PATH" in runtime
     assert f"USER {images.RUNTIME_USER}" in runtime

@@ -310,6 +310,14 @@ def test_environment_installs_into_packages_dir(config: Any) -> None:
     init = pod["initContainers"][0]
     assert init["name"] == "install-environment"
     assert init["command"][init["command"].index("--target") + 1] == contract.PACKAGES_DIR
+    # the base interpreter's pip, installing for the runtime's interpreter (which imports them)
+    assert init["command"][:6] == [
+        *(contract.SYSTEM_PYTHON, "-m", "pip", "--python", contract.RUNTIME_PYTHON, "install")
+    ]
+    assert (
+        init["image"]
+        == kind(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
+    )
     assert init["command"][-2:] == ["--index-url", "https://mirror/simple"]
     assert env(objs)["PYTHONPATH"] == contract.PACKAGES_DIR
     cm = kind(objs, "ConfigMap")

@@ -339,9 +339,11 @@ class PodPlan:
         out.volumes.append(
             {"name": "environment", "configMap": {"name": self.environment["metadata"]["name"]}}
         )
+        # the base interpreter's pip (the runtime's virtualenv has none), choosing wheels and
+        # markers for the runtime's interpreter, which imports the packages
         command = [
-            contract.SYSTEM_PYTHON,  # the runtime's virtualenv has no pip
-            *("-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check"),
+            *(contract.SYSTEM_PYTHON, "-m", "pip", "--python", contract.RUNTIME_PYTHON),
+            *("install", "--no-cache-dir", "--disable-pip-version-check"),
             *("--target", contract.PACKAGES_DIR),
             *("--requirement", f"{ENVIRONMENT_MOUNT_DIR}/requirements.txt"),
         ]
