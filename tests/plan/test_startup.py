@@ -120,8 +120,9 @@ def test_endpoint_version_without_entry_script_fails_at_preview() -> None:
         "exposure": "gateway",
         "gateway": {"parent_refs": [{"name": "gw"}]},
     }
-    with pytest.raises(WebserviceException, match=NO_SCRIPT):
+    with pytest.raises(WebserviceException) as caught:
         plan_endpoint(endpoint_input_from_args("abtest", args))
+    assert caught.value.message.startswith(f"Error, version 'green': {NO_SCRIPT}")
     args["versions"][1] = script_args(**args["versions"][1])
     assert plan_endpoint(endpoint_input_from_args("abtest", args))
 
