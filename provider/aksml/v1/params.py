@@ -81,6 +81,10 @@ class Parameter:
     """Beyond-v1 upper bound (a limit the runtime enforces); checked in phase 3."""
     maximum_reason: str = ""
     """Why the maximum exists, for the error message."""
+    json_after: str = ""
+    """In its AML JSON object, this key is written right after that parameter's key (v1 wrote
+    each limit after its request: ``cpu``, ``cpuLimit``, ``memoryInGB``, ...); empty: in table
+    order. The order is part of ``serialize()``'s output, which Pulumi state keeps."""
 
 
 _S, _E, _V, _R = Scope.SERVICE, Scope.ENDPOINT, Scope.VERSION, Scope.ROUTING
@@ -186,6 +190,7 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         _S | _V,
         _S,
         True,
+        json_after="cpu_cores",
     ),
     Parameter(
         "memory_gb_limit",
@@ -195,6 +200,7 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         _S | _V,
         _S,
         True,
+        json_after="memory_gb",
     ),
     Parameter(
         "blobfuse_enabled",
@@ -283,16 +289,18 @@ JSON_FLAT: Final[dict[str, str]] = {
 
 
 def _json_nested() -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
+    order: dict[str, list[Parameter]] = {}
     for p in PARAMETERS:
         if "." in p.json:
-            group, key = p.json.split(".", 1)
-            out.setdefault(group, {})[key] = p.name
-    return out
+            group = order.setdefault(p.json.split(".", 1)[0], [])
+            at = [q.name for q in group].index(p.json_after) + 1 if p.json_after else len(group)
+            group.insert(at, p)
+    return {group: {p.json.split(".", 1)[1]: p.name for p in rows} for group, rows in order.items()}
 
 
 JSON_NESTED: Final[dict[str, dict[str, str]]] = _json_nested()
-"""AML JSON object key -> {inner key -> parameter}."""
+"""AML JSON object key -> {inner key -> parameter}, in the order ``serialize()`` writes them
+(table order, each :attr:`Parameter.json_after` key moved after its parameter's)."""
 
 
 def describe(value: object) -> str:
