@@ -128,6 +128,9 @@ class AksWebserviceArgs(TypedDict):
     """Pod nodeSelector (e.g. a GPU pool)."""
     tolerations: NotRequired[pulumi.Input[Sequence[pulumi.Input[TolerationArgs]]]]
     """Pod tolerations."""
+    priority_class_name: NotRequired[pulumi.Input[str]]
+    """Pod priorityClassName: an existing PriorityClass, so the scheduler places these pods
+    before (and may preempt) lower-priority ones. Default: none (the cluster's default class)."""
     service_account_name: NotRequired[pulumi.Input[str]]
     """Service account (created when workload_identity_client_id is set)."""
     workload_identity_client_id: NotRequired[pulumi.Input[str]]
@@ -252,6 +255,9 @@ class AksEndpointVersionArgs(TypedDict):
     """Pod nodeSelector (e.g. a GPU pool)."""
     tolerations: NotRequired[pulumi.Input[Sequence[pulumi.Input[TolerationArgs]]]]
     """Pod tolerations."""
+    priority_class_name: NotRequired[pulumi.Input[str]]
+    """Pod priorityClassName: an existing PriorityClass, so the scheduler places these pods
+    before (and may preempt) lower-priority ones. Default: none (the cluster's default class)."""
     service_account_name: NotRequired[pulumi.Input[str]]
     """Service account (created when workload_identity_client_id is set)."""
     workload_identity_client_id: NotRequired[pulumi.Input[str]]

@@ -249,6 +249,9 @@ class WorkloadSettings(_Frozen):
     """Pod nodeSelector (e.g. a GPU pool)."""
     tolerations: tuple[Toleration, ...] = ()
     """Pod tolerations."""
+    priority_class_name: str | None = None
+    """Pod priorityClassName: an existing PriorityClass, so the scheduler places these pods
+    before (and may preempt) lower-priority ones. Default: none (the cluster's default class)."""
     service_account_name: str | None = None
     """Service account (created when workload_identity_client_id is set)."""
     workload_identity_client_id: str | None = None
