@@ -217,6 +217,7 @@ def _setting_type(annotation: Any, field: str) -> str:
     if annotation in _NESTED_ARGS:
         return _NESTED_ARGS[annotation]
     if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        # closed sets are the plan's own str enums: the generated module imports them from there
         _IMPORTS.setdefault(annotation.__name__, annotation.__module__)
         return annotation.__name__
     if annotation in (str, int, float, bool):
@@ -259,6 +260,9 @@ def field_names(where: Where) -> tuple[str, ...]:
 
 
 def _docstring(text: str, indent: str = "    ") -> list[str]:
+    """``text`` as an attribute docstring. Pulumi keeps the line breaks (and the indentation
+    after them) in the schema's description; 94 columns is the width the hand-written fields
+    were wrapped at, so their descriptions kept their bytes."""
     text = " ".join(text.split())
     if '"""' in text or "\\" in text or text.endswith('"'):
         raise ValueError(f"description cannot be written as a docstring: {text!r}")
