@@ -209,6 +209,8 @@ class WorkloadSettings(_Frozen):
 
     image: str = DEFAULT_IMAGE
     """Runtime image (default ghcr.io/aksml/aksml-runtime:<version>, built from Dockerfile)."""
+    # None: the image's own AZUREML_ENTRY_SCRIPT; with the code in the image, the path is
+    # relative to the app root
     entry_script: str | None = None
     """score.py path, relative to source_directory when given (v1 InferenceConfig)."""
     code: CodeBundle | None = None
