@@ -29,7 +29,7 @@ from aksml.plan.endpoint import endpoint_input_from_args, plan_endpoint
 from aksml.plan.inputs import workload_from
 from aksml.plan.pod import CONFIGMAP_LIMIT_BYTES
 from aksml.plan.units import cpu_quantity, memory_quantity
-from startable import scripted
+from startable import script_args, scripted
 
 Objs = list[dict[str, Any]]
 
@@ -527,20 +527,18 @@ def test_priority_class_name_lands_per_service_and_per_version(config: Any) -> N
         spec: dict[str, Any] = found["spec"]["template"]["spec"]
         return spec
 
-    work = workload_from({"priority_class_name": "ml-high", "code_in_image": True})
+    work = workload_from(script_args(priority_class_name="ml-high"))
     assert pod_spec(plan_webservice("svc", config(), work), "svc")["priorityClassName"] == "ml-high"
-    assert "priorityClassName" not in pod_spec(
-        plan_webservice("svc", config(), WorkloadSettings()), "svc"
-    )
+    assert "priorityClassName" not in pod_spec(plan_webservice("svc", config(), scripted()), "svc")
 
     versions = [
-        {"version_name": "blue", "priority_class_name": "ml-high"},
-        {"version_name": "green", "traffic_percentile": 0},
+        script_args(version_name="blue", priority_class_name="ml-high"),
+        script_args(version_name="green", traffic_percentile=0),
     ]
     objs = plan_endpoint(endpoint_input_from_args("abtest", {"versions": versions}))
     assert pod_spec(objs, "abtest-blue")["priorityClassName"] == "ml-high"
     assert "priorityClassName" not in pod_spec(objs, "abtest-green")
 
-    bad = WorkloadSettings(priority_class_name="High_Priority")
+    bad = scripted(priority_class_name="High_Priority")
     with pytest.raises(WebserviceException, match=r"spec\.priorityClassName: Invalid value"):
         plan_webservice("svc", config(), bad)
