@@ -2,7 +2,10 @@
 calls from the front process over a socket, one at a time.
 
 Frames are a 4-byte big-endian length followed by a pickle. The first frame sent is
-``("ready", ScriptInfo)`` or ``("failed", message)``; then one ScoreResult per ScoreRequest.
+``("ready", ScriptInfo)`` or ``("failed", message)``; then, for each ``(deadline,
+ScoreRequest)`` received, in order, one ScoreResult -- or None when the call would start after
+its deadline (``time.monotonic()``; 0 = none): the front may hand a call in advance, and the
+queue-wait bound must hold when it starts.
 EOF on the socket ends the worker. SIGINT/SIGTERM are ignored: the front process drains and
 then closes the socket (or kills a worker whose run() overran the scoring timeout).
 """
@@ -18,6 +21,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +36,9 @@ def encode_frame(message: Any) -> bytes:
     """One frame holding ``message``."""
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return FRAME.pack(len(payload)) + payload
+
+
+_SKIPPED = encode_frame(None)
 
 
 def _read_frame(stream: BinaryIO) -> Any:
@@ -89,11 +96,16 @@ def _serve(fd: int, spec: dict[str, Any]) -> int:
     sock.sendall(encode_frame(("ready", script.info)))
     handle = script.handle
     send = sock.sendall
+    clock = time.monotonic
     while True:
-        request = _read_frame(stream)
-        if request is None:
+        frame = _read_frame(stream)
+        if frame is None:
             return c.EXIT_OK
-        send(encode_frame(handle(request)))
+        deadline, request = frame
+        if deadline and clock() > deadline:
+            send(_SKIPPED)
+        else:
+            send(encode_frame(handle(request)))
 
 
 if __name__ == "__main__":
