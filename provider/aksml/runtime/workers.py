@@ -134,7 +134,7 @@ class _Worker(asyncio.Protocol):
         self.transport.write(encode_frame((call.deadline, call.req)))
 
     def kill(self) -> None:
-        """SIGKILL the worker and drop the socket."""
+        """SIGKILL the worker and drop the socket (start-up failures and shutdown)."""
         self.gone = True
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
@@ -290,9 +290,11 @@ class ProcessBackend(Backend):
             call.settle(result, call.started - call.queued)
 
     def _timed_out(self, call: _Call) -> None:
+        """504 now; the worker is killed, and its socket read to the end before what it held
+        is decided (see :meth:`on_lost`)."""
         call.timer = None
         worker = next((w for w in self._workers if w.calls and w.calls[0] is call), None)
-        if worker is None:
+        if worker is None or worker.gone:
             return
         elapsed = (time.perf_counter() - call.started) * 1000.0
         log.warning(
@@ -300,38 +302,44 @@ class ProcessBackend(Backend):
             self.settings.scoring_timeout_ms,
             worker.index,
         )
-        worker.calls.popleft()
         call.settle(
             timeout_result(self.settings.scoring_timeout_ms, elapsed), call.started - call.queued
         )
-        self._replace(worker)
+        self._retire(worker)
 
     def on_lost(self, worker: _Worker) -> None:
-        """A worker's socket closed: it died (or was killed by :meth:`_replace` or close)."""
-        if worker.gone or self._closing or worker not in self._workers:
+        """A worker's socket reached its end: it died, or :meth:`_retire` killed it. Every
+        result it sent before has been read, so its first unanswered call is the one it was
+        running (502 unless already answered 504) and any call after that never started: it
+        goes back to the head of the queue."""
+        if self._closing or worker not in self._workers:
             return
+        self._workers.discard(worker)
         if worker.calls:
             call = worker.calls.popleft()
-            log.error("worker %d died during run(); replacing it", worker.index)
+            if not worker.gone:
+                log.error("worker %d died during run(); replacing it", worker.index)
             elapsed = (time.perf_counter() - call.started) * 1000.0
             died = ScoreResult(502, error_body(MSG_WORKER_DIED), True, elapsed, "worker died")
             call.settle(died, call.started - call.queued)
-        else:
+        elif not worker.gone:
             log.error("worker %d exited while idle; replacing it", worker.index)
-        self._replace(worker)
-
-    def _replace(self, worker: _Worker) -> None:
-        """Kill a worker and start its replacement; a call it had ahead (never started) goes
-        back to the front of the queue."""
-        self.on_worker_restart()
         while worker.calls:
             self._queued.appendleft(worker.calls.pop())
-        worker.kill()
         while self._idle and self._live_queue():
             self._start(self._idle.popleft(), self._queued.popleft())
-        self._workers.discard(worker)
+        if not worker.gone:
+            self._retire(worker)
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker (SIGKILL; its socket stays open until the end is read) and start its
+        replacement."""
+        self.on_worker_restart()
+        worker.gone = True
         if worker in self._idle:
             self._idle.remove(worker)
+        if worker.process is not None and worker.process.returncode is None:
+            worker.process.kill()
         task = asyncio.get_running_loop().create_task(self._respawn(worker))
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
@@ -368,7 +376,6 @@ class ProcessBackend(Backend):
         worker = _Worker(self, index)
         worker.process = process
         await loop.create_unix_connection(lambda: worker, sock=parent)
-        self._workers.add(worker)
         try:
             kind, payload = await worker.hello
         except ConnectionError:
@@ -379,6 +386,7 @@ class ProcessBackend(Backend):
             self._drop(worker)
             raise ScriptLoadError(str(payload))
         info: ScriptInfo = payload
+        self._workers.add(worker)  # from now on its end is a failure to handle (on_lost)
         return worker, info
 
     def _drop(self, worker: _Worker) -> None:
