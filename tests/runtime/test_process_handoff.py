@@ -14,7 +14,7 @@ from typing import Any
 
 from aksml.runtime.messages import ScoreRequest, ScoreResult
 from aksml.runtime.settings import resolve_settings
-from aksml.runtime.worker import FRAME
+from aksml.runtime.worker import CALL, FRAME
 from aksml.runtime.workers import ProcessBackend, _Worker
 
 
@@ -25,9 +25,11 @@ class FakeTransport:
         self.frames: list[tuple[float, ScoreRequest]] = []
         self.closed = False
 
-    def write(self, data: bytes) -> None:
-        (size,) = FRAME.unpack_from(data)
-        self.frames.append(pickle.loads(data[FRAME.size : FRAME.size + size]))
+    def writelines(self, buffers: tuple[bytes, bytes, bytes]) -> None:
+        header, rest, body = buffers
+        assert CALL.unpack(header) == (len(rest), len(body))
+        deadline, req = pickle.loads(rest)
+        self.frames.append((deadline, req._replace(body=body)))
 
     def close(self) -> None:
         self.closed = True

@@ -37,7 +37,7 @@ from aksml.runtime.messages import ScoreRequest, ScoreResult, error_body
 from aksml.runtime.observe import service_identity
 from aksml.runtime.script import ScriptInfo, ScriptLoadError
 from aksml.runtime.settings import RuntimeSettings
-from aksml.runtime.worker import FRAME, encode_frame
+from aksml.runtime.worker import FRAME, encode_call
 
 log = logging.getLogger("aksml.runtime")
 _R = TypeVar("_R")
@@ -131,7 +131,7 @@ class _Worker(asyncio.Protocol):
         """Write one call to the worker (it runs its calls in the order written)."""
         assert self.transport is not None
         self.calls.append(call)
-        self.transport.write(encode_frame((call.deadline, call.req)))
+        self.transport.writelines(encode_call(call.deadline, call.req))
 
     def kill(self) -> None:
         """SIGKILL the worker and drop the socket (start-up failures and shutdown)."""
