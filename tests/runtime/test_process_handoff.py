@@ -197,3 +197,18 @@ def test_a_crash_answers_the_running_call_and_requeues_the_waiting_one(tmp_path:
 def _frame(result: ScoreResult | None) -> bytes:
     payload = pickle.dumps(result)
     return FRAME.pack(len(payload)) + payload
+
+
+def test_without_prefetch_nothing_is_handed_ahead(tmp_path: Path) -> None:
+    async def body(backend: ProcessBackend, workers: list[_Worker]) -> None:
+        (worker,) = workers
+        a, b = _submit(backend, "a"), _submit(backend, "b")
+        assert _transport(worker).tags() == ["a"]
+        assert backend.queue_depth == 1
+        worker.data_received(_frame(_ok("a")))
+        assert a.result() == (200, b"a")
+        assert _transport(worker).tags() == ["a", "b"]  # b starts only now
+        worker.data_received(_frame(_ok("b")))
+        assert b.result() == (200, b"b")
+
+    _run(tmp_path, 1, body, worker_prefetch="0")

@@ -215,6 +215,34 @@ def test_process_mode_crash_gives_the_waiting_call_to_the_replacement(
     assert waiting.json()["tag"] == "after"
 
 
+def test_without_prefetch_a_free_worker_takes_the_oldest_call(
+    serve: Callable[..., Any],
+) -> None:
+    """--worker-prefetch 0: a call never waits behind a long run() while a worker is free."""
+    server = serve(
+        "slow.py",
+        "--max-concurrent-requests",
+        "2",
+        "--worker-prefetch",
+        "0",
+        "--max-request-wait-ms",
+        "20000",
+        metrics=True,
+    )
+    long = _Background(server, {"sleep": 3.0, "tag": "long"})
+    _wait_in_flight(server)
+    short = _Background(server, {"sleep": 0.3, "tag": "short"})
+    _wait_in_flight(server, 2)
+    queued = _Background(server, {"tag": "queued"})  # waits here, not in the long call's worker
+    deadline = time.monotonic() + 5
+    while _metric(server, "aksml_queue_depth") < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert queued.result().json()["tag"] == "queued"
+    assert long.response is None  # still running: the queued call did not wait for it
+    assert queued.result().json()["pid"] == short.result().json()["pid"]
+    assert long.result().status_code == 200
+
+
 def test_process_mode_idle_worker_that_dies_is_replaced(serve: Callable[..., Any]) -> None:
     server = serve(
         "slow.py", "--worker-mode", "process", "--max-request-wait-ms", "20000", metrics=True

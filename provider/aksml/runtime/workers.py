@@ -176,6 +176,8 @@ class ProcessBackend(Backend):
         self._replacing: set[asyncio.Task[None]] = set()
         self._closing = False
         self._started = False
+        self._ahead = settings.worker_prefetch
+        """Calls a busy worker may hold in advance (0 or 1)."""
 
     # --- admission ---------------------------------------------------------------------------
 
@@ -205,7 +207,7 @@ class ProcessBackend(Backend):
         else:
             call.deadline = time.monotonic() + wait_s
             call.timer = loop.call_later(wait_s, self._expire, call)
-            worker = None if self._live_queue() else self._room_ahead()
+            worker = None if self._live_queue() or not self._ahead else self._room_ahead()
             if worker is not None:
                 worker.send(call)
             else:
@@ -253,7 +255,7 @@ class ProcessBackend(Backend):
     def _fill(self, worker: _Worker) -> None:
         """Give a worker with room the oldest live queued calls (one to run, one ahead)."""
         queued = self._queued
-        while len(worker.calls) < 2:
+        while len(worker.calls) < 1 + self._ahead:
             while queued and queued[0].future.done():
                 queued.popleft()
             if not queued:
