@@ -26,7 +26,7 @@ def _camel(name: str) -> str:
 
 def test_checked_in_schema_matches_the_code() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_json(), (
-        "provider/schema.json is stale: run `uv run aksml schema -o provider/schema.json`"
+        "provider/schema.json is stale: run `scripts/generate`"
     )
 
 

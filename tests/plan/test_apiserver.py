@@ -228,6 +228,7 @@ CASES: list[tuple[str, Callable[[list[Obj]], None], str]] = [
     ("tolerationSeconds without NoExecute", _toleration_seconds, "must be 'NoExecute'"),
     ("node selector value", lambda o: _pod(o).update(nodeSelector={"pool": "a b"}), "nodeSelector[pool]"),
     ("service account name", lambda o: _pod(o).update(serviceAccountName="SA"), "serviceAccountName"),
+    ("priority class name", lambda o: _pod(o).update(priorityClassName="High_Priority"), "priorityClassName"),
     ("selector matches template labels", _selector_mismatch, "`selector` does not match template `labels`"),
     ("maxSurge and maxUnavailable both 0", _both_zero, "may not be 0 when `maxSurge` is 0"),
     ("maxSurge percent", lambda o: _first(o, "Deployment")["spec"]["strategy"]["rollingUpdate"].update(maxSurge="150%"), "greater than 100%"),

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from aksml import contract
+from aksml.components.args import AksWebserviceArgs
+from aksml.components.endpoint_args import AksEndpointVersionArgs
 from aksml.errors import WebserviceException
 from aksml.plan import (
     CodeBundle,
@@ -23,6 +25,8 @@ from aksml.plan import (
     service_uris,
     to_yaml,
 )
+from aksml.plan.endpoint import endpoint_input_from_args, plan_endpoint
+from aksml.plan.inputs import workload_from
 from aksml.plan.pod import CONFIGMAP_LIMIT_BYTES
 from aksml.plan.units import cpu_quantity, memory_quantity
 
@@ -506,3 +510,33 @@ def test_test_defaults_are_the_spec_defaults(config: Any) -> None:
 
     assert config() == AksServiceDeploymentConfiguration().resolve()
     assert config(num_replicas=3) == deploy_configuration(num_replicas=3).resolve()
+
+
+def test_priority_class_name_lands_per_service_and_per_version(config: Any) -> None:
+    """From the component argument to ``spec.priorityClassName``, for a service and for one
+    endpoint version; unset leaves the field out; a bad name is refused at preview."""
+    assert "priority_class_name" in AksWebserviceArgs.__annotations__
+    assert "priority_class_name" in AksEndpointVersionArgs.__annotations__
+
+    def pod_spec(objs: Objs, name: str) -> dict[str, Any]:
+        (found,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
+        spec: dict[str, Any] = found["spec"]["template"]["spec"]
+        return spec
+
+    work = workload_from({"priority_class_name": "ml-high", "code_in_image": True})
+    assert pod_spec(plan_webservice("svc", config(), work), "svc")["priorityClassName"] == "ml-high"
+    assert "priorityClassName" not in pod_spec(
+        plan_webservice("svc", config(), WorkloadSettings()), "svc"
+    )
+
+    versions = [
+        {"version_name": "blue", "priority_class_name": "ml-high"},
+        {"version_name": "green", "traffic_percentile": 0},
+    ]
+    objs = plan_endpoint(endpoint_input_from_args("abtest", {"versions": versions}))
+    assert pod_spec(objs, "abtest-blue")["priorityClassName"] == "ml-high"
+    assert "priorityClassName" not in pod_spec(objs, "abtest-green")
+
+    bad = WorkloadSettings(priority_class_name="High_Priority")
+    with pytest.raises(WebserviceException, match=r"spec\.priorityClassName: Invalid value"):
+        plan_webservice("svc", config(), bad)

@@ -404,6 +404,12 @@ def _pod_spec(spec: Obj, path: str, report: Report) -> None:
             is_dns1123_subdomain(spec["serviceAccountName"]),
             spec["serviceAccountName"],
         )
+    if spec.get("priorityClassName"):  # core ValidatePodSpec: a PriorityClass name
+        report.each(
+            f"{path}.priorityClassName",
+            is_dns1123_subdomain(spec["priorityClassName"]),
+            spec["priorityClassName"],
+        )
     _labels(spec.get("nodeSelector", {}), f"{path}.nodeSelector", report)
     _tolerations(spec.get("tolerations", []), f"{path}.tolerations", report)
 

@@ -56,7 +56,7 @@ from aksml.plan.metadata import (
     namespace_of,
     selector_labels,
 )
-from aksml.plan.settings import Exposure, WorkloadSettings
+from aksml.plan.settings import Exposure, WorkloadSettings, endpoint_level
 from aksml.plan.uris import swagger_uri_from, uri_host_and_scheme
 from aksml.plan.webservice import ServiceOptions, plan_webservice
 from aksml.v1 import (
@@ -106,17 +106,11 @@ NGINX_CANARY_HEADER_VALUE = "nginx.ingress.kubernetes.io/canary-by-header-value"
 ENDPOINT_V1_ARGS: tuple[str, ...] = ENDPOINT_SETTINGS
 """Endpoint-level v1 settings (shared by every version; not ``create_version`` parameters)."""
 
-ENDPOINT_WORKLOAD_ARGS: tuple[str, ...] = (
-    "exposure",
-    "ingress",
-    "gateway",
-    "internal_load_balancer",
-    "create_namespace",
-    "token_issuer",
-    "token_audience",
-    "app_insights_connection_string",
+ENDPOINT_WORKLOAD_ARGS: tuple[str, ...] = tuple(
+    name for name in WorkloadSettings.model_fields if endpoint_level(name) is not None
 )
-"""Endpoint-level settings beyond v1: how the endpoint is reached and authenticated."""
+"""Endpoint-level settings beyond v1 (how the endpoint is reached and authenticated): the
+``WorkloadSettings`` fields marked ``EndpointLevel``."""
 
 ENDPOINT_ONLY_ARGS: tuple[str, ...] = (
     "versions",

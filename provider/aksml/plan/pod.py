@@ -557,6 +557,8 @@ class PodPlan:
             spec["nodeSelector"] = dict(sorted(work.node_selector.items()))
         if work.tolerations:
             spec["tolerations"] = [t.model_dump(exclude_none=True) for t in work.tolerations]
+        if work.priority_class_name:
+            spec["priorityClassName"] = work.priority_class_name
         if work.image_pull_secrets:
             spec["imagePullSecrets"] = [{"name": s} for s in work.image_pull_secrets]
         return spec

@@ -7,7 +7,9 @@ service is; these say what runs (image, code, models, Python environment), how i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -186,55 +188,93 @@ class CodeBundle(_Frozen):
     """Relative POSIX path -> content, every file of the source directory."""
 
 
+@dataclass(frozen=True)
+class EndpointLevel:
+    """Marks a :class:`WorkloadSettings` field an ``AksEndpoint`` sets once for every version
+    (an ``AksEndpointArgs`` field, not an ``AksEndpointVersionArgs`` one)."""
+
+    doc: str = ""
+    """Its description on ``AksEndpointArgs`` when it differs from the field's docstring."""
+
+
 class WorkloadSettings(_Frozen):
-    """Everything beyond the v1 deploy configuration; defaults are the documented ones."""
+    """Everything beyond the v1 deploy configuration; defaults are the documented ones.
+
+    The table of beyond-v1 settings: every field but ``code`` is a component argument of
+    ``AksWebservice`` and, per version or (marked :class:`EndpointLevel`) per endpoint, of
+    ``AksEndpoint``. ``scripts/generate`` writes those TypedDict fields from the field's type
+    and docstring (the docstring is the provider schema's description)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     image: str = DEFAULT_IMAGE
-    """Runtime image."""
+    """Runtime image (default ghcr.io/aksml/aksml-runtime:<version>, built from Dockerfile)."""
+    # None: the image's own AZUREML_ENTRY_SCRIPT; with the code in the image, the path is
+    # relative to the app root
     entry_script: str | None = None
-    """score.py path relative to the source directory (or the app root when code is in the
-    image); None = the image's own AZUREML_ENTRY_SCRIPT."""
+    """score.py path, relative to source_directory when given (v1 InferenceConfig)."""
     code: CodeBundle | None = None
-    """Code to ship in a ConfigMap; None = baked into the image."""
+    """Code to ship in a ConfigMap; None = baked into the image. Built from ``entry_script`` and
+    the ``source_directory`` argument (not an argument itself)."""
     models: tuple[ModelRef, ...] = ()
     """Models exposed under AZUREML_MODEL_DIR."""
     environment: EnvironmentSpec | None = None
-    """pip dependencies installed at pod start; None = the image has them."""
+    """pip dependencies installed at pod start (omit when the image has them)."""
     environment_variables: dict[str, str] = Field(default_factory=dict)
-    """Extra environment variables for the scoring container."""
-    exposure: Exposure = Exposure.CLUSTER
-    """How clients reach the service."""
-    internal_load_balancer: bool = False
-    """load_balancer exposure: an internal Azure load balancer (private VNet IP)."""
-    ingress: IngressSpec = IngressSpec()
-    """ingress exposure settings."""
-    gateway: GatewaySpec | None = None
-    """gateway exposure settings (required for that exposure)."""
+    """Extra environment variables for the scoring (and model) container."""
+    exposure: Annotated[
+        Exposure,
+        EndpointLevel(
+            "gateway (weights, pinning, per-version paths, shadow) or ingress (ingress-nginx "
+            "canary, two versions); cluster and load_balancer only when a single version gets "
+            "traffic."
+        ),
+    ] = Exposure.CLUSTER
+    """cluster (default), load_balancer, ingress or gateway."""
+    internal_load_balancer: Annotated[bool, EndpointLevel()] = False
+    """load_balancer on an internal Azure load balancer."""
+    ingress: Annotated[IngressSpec, EndpointLevel("Ingress settings (ingress-nginx class).")] = (
+        IngressSpec()
+    )
+    """Ingress settings."""
+    gateway: Annotated[GatewaySpec | None, EndpointLevel()] = None
+    """Gateway API settings."""
     runtime_mode: RuntimeMode = RuntimeMode.IN_PROCESS
-    """What serves requests inside the pod."""
+    """in_process (default): the runtime runs score.py; proxy: it fronts a model container."""
     proxy: ProxySpec | None = None
-    """proxy mode settings (required for that mode)."""
+    """Proxy mode settings."""
     autoscaler: AutoscalerKind = AutoscalerKind.HPA
-    """Autoscaler when autoscale_enabled."""
+    """hpa (default, CPU) or keda (in-flight requests, AML utilisation)."""
     keda: KedaSpec = KedaSpec()
-    """keda autoscaler settings."""
+    """KEDA settings."""
     node_selector: dict[str, str] = Field(default_factory=dict)
-    """Pod nodeSelector."""
+    """Pod nodeSelector (e.g. a GPU pool)."""
     tolerations: tuple[Toleration, ...] = ()
     """Pod tolerations."""
+    priority_class_name: str | None = None
+    """Pod priorityClassName: an existing PriorityClass, so the scheduler places these pods
+    before (and may preempt) lower-priority ones. Default: none (the cluster's default class)."""
     service_account_name: str | None = None
-    """Service account; created when workload_identity_client_id is set, referenced otherwise."""
+    """Service account (created when workload_identity_client_id is set)."""
     workload_identity_client_id: str | None = None
     """Entra ID client id for Azure workload identity."""
     image_pull_secrets: tuple[str, ...] = ()
     """Existing image pull Secrets."""
-    create_namespace: bool = False
+    create_namespace: Annotated[bool, EndpointLevel()] = False
     """Create the namespace (restricted Pod Security labels) instead of referencing it."""
-    token_issuer: str | None = None
-    """Token auth: OIDC issuer (the runtime's default when None)."""
-    token_audience: str | None = None
-    """Token auth: expected audience (the runtime's default when None)."""
-    app_insights_connection_string: str | None = None
-    """Application Insights connection string (stored in a Secret) for enable_app_insights."""
+    token_issuer: Annotated[str | None, EndpointLevel()] = None
+    """Token auth: OIDC issuer."""
+    token_audience: Annotated[str | None, EndpointLevel()] = None
+    """Token auth: expected audience."""
+    app_insights_connection_string: Annotated[str | None, EndpointLevel()] = None
+    """Application Insights connection string (kept in a Secret)."""
     data_collection_blob_url: str | None = None
-    """collect_model_data sink: Azure Blob container URL; None = a pod-local volume."""
+    """collect_model_data sink: Azure Blob container URL (default: a pod-local volume)."""
+
+
+def endpoint_level(name: str) -> EndpointLevel | None:
+    """The :class:`EndpointLevel` mark of :class:`WorkloadSettings` field ``name``, if any."""
+    return next(
+        (m for m in WorkloadSettings.model_fields[name].metadata if isinstance(m, EndpointLevel)),
+        None,
+    )

@@ -1,5 +1,6 @@
 """Load a user's score.py and call it with azureml-inference-server-http 1.5.1's input and
-output semantics (``aml-v1-semantics.md`` §6.3-6.4).
+output semantics (``docs/runtime.md``, "Request semantics"; the reference server is
+https://pypi.org/project/azureml-inference-server-http/1.5.1/).
 
 * undecorated ``run(raw)``: POST gets the UTF-8 body as ``str``; GET gets the query parameters
   (values parsed as JSON where they are JSON, repeated keys as lists) as a JSON string;

@@ -90,34 +90,10 @@ _IGNORED: Final = frozenset(
 _ENDPOINT_ONLY: Final = frozenset({"versionName", "trafficPercentile", "versions"})
 
 
-def _autoscaler(config: _DeploymentConfigurationBase) -> dict[str, Any]:
-    return {
-        "autoscaleEnabled": config.autoscale_enabled,
-        "minReplicas": config.autoscale_min_replicas,
-        "maxReplicas": config.autoscale_max_replicas,
-        "refreshPeriodInSeconds": config.autoscale_refresh_seconds,
-        "targetUtilization": config.autoscale_target_utilization,
-    }
-
-
-def _resources(config: _DeploymentConfigurationBase) -> dict[str, Any]:
-    return {
-        "cpu": config.cpu_cores,
-        "cpuLimit": config.cpu_cores_limit,
-        "memoryInGB": config.memory_gb,
-        "memoryInGBLimit": config.memory_gb_limit,
-        "gpu": config.gpu_cores,
-    }
-
-
-def _liveness(config: _DeploymentConfigurationBase) -> dict[str, Any]:
-    return {
-        "periodSeconds": config.period_seconds,
-        "initialDelaySeconds": config.initial_delay_seconds,
-        "timeoutSeconds": config.timeout_seconds,
-        "successThreshold": config.success_threshold,
-        "failureThreshold": config.failure_threshold,
-    }
+def _json_object(config: _DeploymentConfigurationBase, group: str) -> dict[str, Any]:
+    """AML JSON object ``group`` (``autoScaler``, ``containerResourceRequirements``,
+    ``livenessProbeRequirements``): every table row under it, in the table's serialized order."""
+    return {key: getattr(config, name) for key, name in JSON_NESTED[group].items()}
 
 
 def _service_serialize(
@@ -141,13 +117,13 @@ def _service_serialize(
         "createdBy": None,
         "appInsightsEnabled": config.enable_app_insights,
         "authEnabled": config.auth_enabled,
-        "autoScaler": _autoscaler(config),
+        "autoScaler": _json_object(config, "autoScaler"),
         "computeName": config.compute_target_name,
-        "containerResourceRequirements": _resources(config),
+        "containerResourceRequirements": _json_object(config, "containerResourceRequirements"),
         "dataCollection": {"eventHubEnabled": False, "storageEnabled": config.collect_model_data},
         "maxConcurrentRequestsPerContainer": config.replica_max_concurrent_requests,
         "maxQueueWaitMs": config.max_request_wait_time,
-        "livenessProbeRequirements": _liveness(config),
+        "livenessProbeRequirements": _json_object(config, "livenessProbeRequirements"),
         "numReplicas": config.num_replicas,
         "deploymentStatus": None,
         "scoringTimeoutMs": config.scoring_timeout_ms,
@@ -241,9 +217,10 @@ def _service_payload(
         }
     if config.enable_app_insights is not None:
         payload["appInsightsEnabled"] = config.enable_app_insights
-    if any(value is not None for value in _autoscaler(config).values()):
-        payload["autoScaler"] = _autoscaler(config)
-    payload["containerResourceRequirements"] = _resources(config)
+    autoscaler = _json_object(config, "autoScaler")
+    if any(value is not None for value in autoscaler.values()):
+        payload["autoScaler"] = autoscaler
+    payload["containerResourceRequirements"] = _json_object(config, "containerResourceRequirements")
     payload["maxConcurrentRequestsPerContainer"] = config.replica_max_concurrent_requests
     payload["maxQueueWaitMs"] = config.max_request_wait_time
     payload["namespace"] = config.namespace
@@ -255,7 +232,7 @@ def _service_payload(
     blobfuse = getattr(config, "blobfuse_enabled", None)
     if blobfuse is not None:
         payload["storageInitEnabled"] = not blobfuse
-    payload["livenessProbeRequirements"] = _liveness(config)
+    payload["livenessProbeRequirements"] = _json_object(config, "livenessProbeRequirements")
     return payload
 
 

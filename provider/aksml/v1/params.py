@@ -81,34 +81,127 @@ class Parameter:
     """Beyond-v1 upper bound (a limit the runtime enforces); checked in phase 3."""
     maximum_reason: str = ""
     """Why the maximum exists, for the error message."""
+    doc: str = ""
+    """The component argument's description (``AksWebserviceArgs``; the provider schema's)."""
+    version_doc: str = ""
+    """Its description on ``AksEndpointVersionArgs`` when it differs from :attr:`doc`."""
+    endpoint_doc: str = ""
+    """Its description on ``AksEndpointArgs`` when it differs from :attr:`doc`."""
+    json_after: str = ""
+    """In its AML JSON object, this key is written right after that parameter's key (v1 wrote
+    each limit after its request: ``cpu``, ``cpuLimit``, ``memoryInGB``, ...); empty: in table
+    order. The order is part of ``serialize()``'s output, which Pulumi state keeps."""
 
 
 _S, _E, _V, _R = Scope.SERVICE, Scope.ENDPOINT, Scope.VERSION, Scope.ROUTING
 
 PARAMETERS: Final[tuple[Parameter, ...]] = (
     Parameter(
-        "autoscale_enabled", Kind.BOOL, None, "autoScaler.autoscaleEnabled", _S | _V, _S, True
-    ),
-    Parameter("autoscale_min_replicas", Kind.INT, 1, "autoScaler.minReplicas", _S | _V, _S),
-    Parameter("autoscale_max_replicas", Kind.INT, 10, "autoScaler.maxReplicas", _S | _V, _S),
-    Parameter(
-        "autoscale_refresh_seconds", Kind.INT, 1, "autoScaler.refreshPeriodInSeconds", _S | _V, _S
-    ),
-    Parameter(
-        "autoscale_target_utilization", Kind.INT, 70, "autoScaler.targetUtilization", _S | _V, _S
-    ),
-    Parameter(
-        "collect_model_data", Kind.BOOL, False, "dataCollection.storageEnabled", _S | _V, _S, True
-    ),
-    Parameter("auth_enabled", Kind.BOOL, None, "authEnabled", _S | _E, _S | _E, True),
-    Parameter("cpu_cores", Kind.FLOAT, 0.1, "containerResourceRequirements.cpu", _S | _V, _S),
-    Parameter(
-        "memory_gb", Kind.FLOAT, 0.5, "containerResourceRequirements.memoryInGB", _S | _V, _S
+        "autoscale_enabled",
+        Kind.BOOL,
+        None,
+        "autoScaler.autoscaleEnabled",
+        _S | _V,
+        _S,
+        True,
+        doc="Autoscale (default True when num_replicas is unset).",
     ),
     Parameter(
-        "enable_app_insights", Kind.BOOL, False, "appInsightsEnabled", _S | _E, _S | _E, True
+        "autoscale_min_replicas",
+        Kind.INT,
+        1,
+        "autoScaler.minReplicas",
+        _S | _V,
+        _S,
+        doc="Minimum replicas when autoscaling (default 1).",
     ),
-    Parameter("scoring_timeout_ms", Kind.INT, 60000, "scoringTimeoutMs", _S | _V, _S),
+    Parameter(
+        "autoscale_max_replicas",
+        Kind.INT,
+        10,
+        "autoScaler.maxReplicas",
+        _S | _V,
+        _S,
+        doc="Maximum replicas when autoscaling (default 10).",
+    ),
+    Parameter(
+        "autoscale_refresh_seconds",
+        Kind.INT,
+        1,
+        "autoScaler.refreshPeriodInSeconds",
+        _S | _V,
+        _S,
+        doc="Autoscaler polling interval in seconds (default 1; KEDA pollingInterval).",
+    ),
+    Parameter(
+        "autoscale_target_utilization",
+        Kind.INT,
+        70,
+        "autoScaler.targetUtilization",
+        _S | _V,
+        _S,
+        doc="Target utilisation percent (default 70).",
+    ),
+    Parameter(
+        "collect_model_data",
+        Kind.BOOL,
+        False,
+        "dataCollection.storageEnabled",
+        _S | _V,
+        _S,
+        True,
+        doc="Collect model inputs and predictions (default False).",
+    ),
+    Parameter(
+        "auth_enabled",
+        Kind.BOOL,
+        None,
+        "authEnabled",
+        _S | _E,
+        _S | _E,
+        True,
+        doc="Key auth (default True).",
+        endpoint_doc="Key auth (default True), for every version.",
+    ),
+    Parameter(
+        "cpu_cores",
+        Kind.FLOAT,
+        0.1,
+        "containerResourceRequirements.cpu",
+        _S | _V,
+        _S,
+        doc="CPU request in cores (default 0.1).",
+    ),
+    Parameter(
+        "memory_gb",
+        Kind.FLOAT,
+        0.5,
+        "containerResourceRequirements.memoryInGB",
+        _S | _V,
+        _S,
+        doc="Memory request in GiB (default 0.5 = 512Mi).",
+    ),
+    Parameter(
+        "enable_app_insights",
+        Kind.BOOL,
+        False,
+        "appInsightsEnabled",
+        _S | _E,
+        _S | _E,
+        True,
+        doc=(
+            "Application Insights telemetry (default False); needs app_insights_connection_string."
+        ),
+    ),
+    Parameter(
+        "scoring_timeout_ms",
+        Kind.INT,
+        60000,
+        "scoringTimeoutMs",
+        _S | _V,
+        _S,
+        doc="Scoring timeout in ms (default 60000).",
+    ),
     Parameter(
         "replica_max_concurrent_requests",
         Kind.INT,
@@ -118,16 +211,83 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         _S,
         maximum=1024,
         maximum_reason="the runtime's limit per replica",
+        doc="Concurrent run() calls per replica (default 1).",
     ),
-    Parameter("max_request_wait_time", Kind.INT, 500, "maxQueueWaitMs", _S | _V, _S),
-    Parameter("num_replicas", Kind.INT, None, "numReplicas", _S | _V, _S),
-    Parameter("primary_key", Kind.STR, None, "keys.primaryKey", _S | _E),
-    Parameter("secondary_key", Kind.STR, None, "keys.secondaryKey", _S | _E),
     Parameter(
-        "tags", Kind.STR_MAP, None, "tags", _S | _E | _V, _S | _E, True, json_aliases=("kvTags",)
+        "max_request_wait_time",
+        Kind.INT,
+        500,
+        "maxQueueWaitMs",
+        _S | _V,
+        _S,
+        doc="Queue wait in ms before a 503 (default 500).",
     ),
-    Parameter("properties", Kind.STR_MAP, None, "properties", _S | _E | _V, _S | _E, True),
-    Parameter("description", Kind.STR, None, "description", _S | _E | _V, _S | _E),
+    Parameter(
+        "num_replicas",
+        Kind.INT,
+        None,
+        "numReplicas",
+        _S | _V,
+        _S,
+        doc=(
+            "Fixed replica count (disables autoscaling). Default: unset, which "
+            "turns autoscaling on."
+        ),
+    ),
+    Parameter(
+        "primary_key",
+        Kind.STR,
+        None,
+        "keys.primaryKey",
+        _S | _E,
+        doc="Primary auth key (default: generated with pulumi_random, stable across updates).",
+        endpoint_doc="Primary key shared by every version (default: generated).",
+    ),
+    Parameter(
+        "secondary_key",
+        Kind.STR,
+        None,
+        "keys.secondaryKey",
+        _S | _E,
+        doc="Secondary auth key (default: generated).",
+        endpoint_doc="Secondary key shared by every version (default: generated).",
+    ),
+    Parameter(
+        "tags",
+        Kind.STR_MAP,
+        None,
+        "tags",
+        _S | _E | _V,
+        _S | _E,
+        True,
+        json_aliases=("kvTags",),
+        doc="Tags (annotation aksml.io/tags; label-safe ones also as labels). Default: none.",
+        version_doc="Version tags, merged over the endpoint's.",
+        endpoint_doc="Endpoint tags (every version inherits them).",
+    ),
+    Parameter(
+        "properties",
+        Kind.STR_MAP,
+        None,
+        "properties",
+        _S | _E | _V,
+        _S | _E,
+        True,
+        doc="Properties (annotation aksml.io/properties); add-only on update. Default: none.",
+        version_doc="Version properties, merged over the endpoint's.",
+        endpoint_doc="Endpoint properties (every version inherits them).",
+    ),
+    Parameter(
+        "description",
+        Kind.STR,
+        None,
+        "description",
+        _S | _E | _V,
+        _S | _E,
+        doc="Description (annotation aksml.io/description). Default: none.",
+        version_doc="Version description (default: the endpoint's).",
+        endpoint_doc="Endpoint description.",
+    ),
     Parameter(
         "gpu_cores",
         Kind.INT,
@@ -136,9 +296,16 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         _S | _V,
         _S,
         json_aliases=("gpuCores",),
+        doc="GPUs per replica (nvidia.com/gpu; default 0).",
     ),
     Parameter(
-        "period_seconds", Kind.INT, 10, "livenessProbeRequirements.periodSeconds", _S | _V, _S
+        "period_seconds",
+        Kind.INT,
+        10,
+        "livenessProbeRequirements.periodSeconds",
+        _S | _V,
+        _S,
+        doc="Liveness probe period (default 10).",
     ),
     Parameter(
         "initial_delay_seconds",
@@ -147,17 +314,48 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         "livenessProbeRequirements.initialDelaySeconds",
         _S | _V,
         _S,
+        doc="Liveness probe initial delay (default 310).",
     ),
     Parameter(
-        "timeout_seconds", Kind.INT, 2, "livenessProbeRequirements.timeoutSeconds", _S | _V, _S
+        "timeout_seconds",
+        Kind.INT,
+        2,
+        "livenessProbeRequirements.timeoutSeconds",
+        _S | _V,
+        _S,
+        doc="Liveness probe timeout (default 2).",
     ),
     Parameter(
-        "success_threshold", Kind.INT, 1, "livenessProbeRequirements.successThreshold", _S | _V, _S
+        "success_threshold",
+        Kind.INT,
+        1,
+        "livenessProbeRequirements.successThreshold",
+        _S | _V,
+        _S,
+        doc=(
+            "Consecutive successes before a replica counts as ready (default 1). v1"
+            " named it a liveness setting; it is set on the readiness probe because"
+            " Kubernetes accepts only 1 on a liveness probe."
+        ),
     ),
     Parameter(
-        "failure_threshold", Kind.INT, 3, "livenessProbeRequirements.failureThreshold", _S | _V, _S
+        "failure_threshold",
+        Kind.INT,
+        3,
+        "livenessProbeRequirements.failureThreshold",
+        _S | _V,
+        _S,
+        doc="Liveness probe failure threshold (default 3).",
     ),
-    Parameter("namespace", Kind.STR, None, "namespace", _S | _E, _S),
+    Parameter(
+        "namespace",
+        Kind.STR,
+        None,
+        "namespace",
+        _S | _E,
+        _S,
+        doc="Kubernetes namespace (default: default).",
+    ),
     Parameter(
         "token_auth_enabled",
         Kind.BOOL,
@@ -167,9 +365,34 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         _S | _E,
         True,
         json_aliases=("aadAuthEnabled",),
+        doc="Token (JWT) auth (default False).",
+        endpoint_doc="Token (JWT) auth (default False), for every version.",
     ),
-    Parameter("version_name", Kind.STR, None, "versionName", _R),
-    Parameter("traffic_percentile", Kind.FLOAT, None, "trafficPercentile", _R, _R, True),
+    Parameter(
+        "version_name",
+        Kind.STR,
+        None,
+        "versionName",
+        _R,
+        doc=(
+            "Version name (3-32 chars, lowercase letters, digits, dashes); objects "
+            "are named <endpoint>-<version>."
+        ),
+    ),
+    Parameter(
+        "traffic_percentile",
+        Kind.FLOAT,
+        None,
+        "trafficPercentile",
+        _R,
+        _R,
+        True,
+        doc=(
+            "Share of the endpoint's traffic in percent (0-100). The default "
+            "version receives what the others leave; 0 = deployed and reachable by "
+            "its own URI and by pinning, no split traffic."
+        ),
+    ),
     Parameter(
         "compute_target_name",
         Kind.STR,
@@ -177,6 +400,7 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         "computeTargetName",
         _S | _E,
         json_aliases=("computeName",),
+        doc="Compute target name (annotation aksml.io/compute-target). Default: none.",
     ),
     Parameter(
         "cpu_cores_limit",
@@ -186,6 +410,8 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         _S | _V,
         _S,
         True,
+        json_after="cpu_cores",
+        doc="CPU limit in cores (default: none).",
     ),
     Parameter(
         "memory_gb_limit",
@@ -195,6 +421,8 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         _S | _V,
         _S,
         True,
+        json_after="memory_gb",
+        doc="Memory limit in GiB (default: none).",
     ),
     Parameter(
         "blobfuse_enabled",
@@ -203,6 +431,7 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         "storageInitEnabled",
         _S | _V,
         beyond_v1_scope=_V,
+        doc="Mount blob-sourced models with the Azure Blob CSI driver (default True).",
     ),
 )
 """Every deploy parameter, in azureml-core 1.61's ``deploy_configuration`` order (the endpoint's
@@ -283,16 +512,18 @@ JSON_FLAT: Final[dict[str, str]] = {
 
 
 def _json_nested() -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
+    order: dict[str, list[Parameter]] = {}
     for p in PARAMETERS:
         if "." in p.json:
-            group, key = p.json.split(".", 1)
-            out.setdefault(group, {})[key] = p.name
-    return out
+            group = order.setdefault(p.json.split(".", 1)[0], [])
+            at = [q.name for q in group].index(p.json_after) + 1 if p.json_after else len(group)
+            group.insert(at, p)
+    return {group: {p.json.split(".", 1)[1]: p.name for p in rows} for group, rows in order.items()}
 
 
 JSON_NESTED: Final[dict[str, dict[str, str]]] = _json_nested()
-"""AML JSON object key -> {inner key -> parameter}."""
+"""AML JSON object key -> {inner key -> parameter}, in the order ``serialize()`` writes them
+(table order, each :attr:`Parameter.json_after` key moved after its parameter's)."""
 
 
 def describe(value: object) -> str:
