@@ -209,8 +209,10 @@ def aksml_server(
     max_concurrent: int = 1,
     wait_ms: int = OVERLOAD_WAIT_MS,
     upstream: str | None = None,
+    settings: dict[c.RuntimeSetting, object] | None = None,
 ) -> Iterator[Target]:
-    """``aksml serve`` on 127.0.0.1 with key auth on and the given admission settings."""
+    """``aksml serve`` on 127.0.0.1 with key auth on, the given admission settings and any
+    other ``settings``."""
     port, metrics_port = free_port(), free_port()
     key = secrets.token_urlsafe(32)
     extra: dict[c.RuntimeSetting, object] = {
@@ -220,6 +222,7 @@ def aksml_server(
     }
     if upstream is not None:
         extra[c.UPSTREAM] = upstream
+    extra.update(settings or {})
     argv = aksml_serve_argv(port=port, metrics_port=metrics_port, entry_script=script, extra=extra)
     # keys through the environment, not argv (ps shows argv)
     env = {c.PRIMARY_KEY.env: key, c.SECONDARY_KEY.env: secrets.token_urlsafe(32)}
@@ -448,6 +451,10 @@ def scenario_payload(
     return {"runs": runs, "sizes": sizes, "ratios": ratios, **names}
 
 
+NO_PREFETCH = "aksml serve --worker-prefetch 0"
+"""Name of the scaling run without calls handed ahead (its own prefix: not 'aksml serve (')."""
+
+
 def scenario_scaling(ref_python: Path, log_dir: Path, timing: Timing) -> dict[str, Any]:
     """numpy x 1,000 rows: one worker vs two worker processes, aksml and reference; RSS of
     each server's whole process group (front + workers / gunicorn master + workers)."""
@@ -471,11 +478,25 @@ def scenario_scaling(ref_python: Path, log_dir: Path, timing: Timing) -> dict[st
                     wait_ms=PAYLOAD_WAIT_MS,
                 )
             )
-            same_answers([ref, aks], data)
-            for run in measure_interleaved([ref, aks], [SCALING_CONNECTIONS], timing, body_file):
+            targets = [ref, aks]
+            if workers > 1:  # the same without calls handed ahead (docs/runtime.md)
+                targets.append(
+                    stack.enter_context(
+                        aksml_server(
+                            f"{NO_PREFETCH} ({workers} worker processes)",
+                            log_dir,
+                            script=script,
+                            max_concurrent=workers,
+                            wait_ms=PAYLOAD_WAIT_MS,
+                            settings={c.WORKER_PREFETCH: 0},
+                        )
+                    )
+                )
+            same_answers(targets, data)
+            for run in measure_interleaved(targets, [SCALING_CONNECTIONS], timing, body_file):
                 run.update(workers=workers)
                 runs.append(run)
-            for target in (ref, aks):
+            for target in targets:
                 assert target.proc is not None
                 rss[target.name] = group_rss_bytes(target.proc.pid)
     best = best_runs(runs)
@@ -483,11 +504,17 @@ def scenario_scaling(ref_python: Path, log_dir: Path, timing: Timing) -> dict[st
         side: {
             r["workers"]: best[(r["server"], SCALING_CONNECTIONS)]["rps"]
             for r in runs
-            if r["server"].startswith(prefix)
+            if r["server"].startswith(prefix) and not r["server"].startswith(NO_PREFETCH)
         }
-        for side, prefix in (("aksml", "aksml"), ("reference", "azmlinfsrv"))
+        for side, prefix in (("aksml", "aksml serve"), ("reference", "azmlinfsrv"))
     }
     scaling = {side: rps[2] / rps[1] for side, rps in by_workers.items()}
+    no_prefetch = [
+        best[(r["server"], SCALING_CONNECTIONS)]["rps"]
+        for r in runs
+        if r["server"].startswith(NO_PREFETCH)
+    ]
+    scaling["aksml, --worker-prefetch 0"] = no_prefetch[0] / by_workers["aksml"][1]
     return {"runs": runs, "rss_bytes": rss, "rps": by_workers, "scaling": scaling}
 
 
@@ -793,14 +820,20 @@ def render_scaling(sc: dict[str, Any]) -> list[str]:
             f"{sc['rss_bytes'][run['server']] / 2**20:,.0f} MiB |"
         )
     aks, ref = sc["scaling"]["aksml"], sc["scaling"]["reference"]
+    strict = sc["scaling"].get("aksml, --worker-prefetch 0")
     lines += [
         "",
         f"- Two workers / one worker: aksml **{aks:.2f}×** (target ≥ 1.7×: "
         f"{verdict(aks >= 1.7)}), reference {ref:.2f}×. aksml's two workers are processes "
         "(`replica_max_concurrent_requests=2`, worker mode auto), the reference's are gunicorn "
         "workers (`--worker_count 2`). wrk runs on the same two cores.",
-        "",
     ]
+    if strict is not None:
+        lines.append(
+            f"- aksml with `--worker-prefetch 0` (no call handed ahead; strict arrival order): "
+            f"{strict:.2f}× its one worker."
+        )
+    lines.append("")
     return lines
 
 

@@ -186,6 +186,13 @@ WORKER_MODE: Final = RuntimeSetting(
     "Where run() executes: 'thread' (in the server process), 'process' (one worker process per "
     "concurrent request, each running init()) or 'auto' (thread for 1, process above).",
 )
+WORKER_PREFETCH: Final = RuntimeSetting(
+    "--worker-prefetch",
+    "AKSML_WORKER_PREFETCH",
+    "Process mode: calls handed to a busy worker in advance while calls queue (1, the default: "
+    "it starts the next call without waiting for the server process; 0: a call goes to the "
+    "first free worker, in strict arrival order, for run() times that vary widely).",
+)
 SHOW_KEYS: Final = RuntimeSetting(
     "--show-keys",
     "AKSML_SHOW_KEYS",

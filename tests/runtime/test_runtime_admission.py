@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from aksml import contract as c
 
@@ -60,8 +61,13 @@ def _metric(server: Any, name: str) -> float:
     raise AssertionError(f"{name} not in metrics:\n{text}")
 
 
-def test_queue_wait_over_limit_is_503(serve: Callable[..., Any]) -> None:
-    server = serve("slow.py", "--max-request-wait-ms", "100", metrics=True)
+MODES = pytest.mark.parametrize("mode", ["thread", "process"])
+"""Admission must behave the same whether run() executes on a thread or in a worker process."""
+
+
+@MODES
+def test_queue_wait_over_limit_is_503(serve: Callable[..., Any], mode: str) -> None:
+    server = serve("slow.py", "--max-request-wait-ms", "100", "--worker-mode", mode, metrics=True)
     slow = _Background(server, {"sleep": 1.5})
     _wait_in_flight(server)
     refused = _post(server, {"sleep": 0})
@@ -82,8 +88,9 @@ def test_queue_wait_over_limit_is_503(serve: Callable[..., Any]) -> None:
         assert family in text
 
 
-def test_waiters_are_admitted_in_arrival_order(serve: Callable[..., Any]) -> None:
-    server = serve("slow.py", "--max-request-wait-ms", "10000", metrics=True)
+@MODES
+def test_waiters_are_admitted_in_arrival_order(serve: Callable[..., Any], mode: str) -> None:
+    server = serve("slow.py", "--max-request-wait-ms", "10000", "--worker-mode", mode, metrics=True)
     first = _Background(server, {"sleep": 0.6, "tag": "first"})
     _wait_in_flight(server)
     later = []
@@ -150,6 +157,105 @@ def test_process_mode_worker_crash_is_502_and_replaced(serve: Callable[..., Any]
     assert crashed.status_code == 502
     assert crashed.json()["message"] == "The scoring worker process exited unexpectedly."
     assert _post(server, {}).status_code == 200
+
+
+def test_process_mode_call_waiting_in_a_worker_is_refused_at_its_deadline(
+    serve: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A call handed ahead to the busy worker gets its 503 at the deadline, and the worker
+    skips it: run() never sees a call that waited longer than max_request_wait_time."""
+    server = serve("slow.py", "--worker-mode", "process", "--max-request-wait-ms", "200")
+    slow = _Background(server, {"sleep": 1.2})
+    time.sleep(0.2)  # the slow call is running
+    mark = tmp_path / "ran"
+    started = time.monotonic()
+    refused = _post(server, {"mark": str(mark)})
+    waited = time.monotonic() - started
+    assert refused.status_code == 503
+    assert "max_request_wait_time (200 ms)" in refused.json()["message"]
+    assert waited < 1.0  # answered at the deadline, not when the worker got to it
+    assert slow.result().status_code == 200
+    assert _post(server, {}).status_code == 200  # the worker has passed the skipped call
+    assert not mark.exists()
+
+
+def test_process_mode_timeout_gives_the_waiting_call_to_the_replacement(
+    serve: Callable[..., Any],
+) -> None:
+    server = serve(
+        "slow.py",
+        "--worker-mode",
+        "process",
+        "--scoring-timeout-ms",
+        "400",
+        "--max-request-wait-ms",
+        "20000",
+        metrics=True,
+    )
+    before = _post(server, {}).json()["pid"]
+    stuck = _Background(server, {"sleep": 30})
+    _wait_in_flight(server)
+    waiting = _post(server, {"tag": "after"})  # handed ahead to the stuck worker
+    assert stuck.result().status_code == 504
+    assert waiting.status_code == 200
+    assert waiting.json() == {"pid": waiting.json()["pid"], "tag": "after"}
+    assert waiting.json()["pid"] != before
+    assert _metric(server, "aksml_worker_restarts_total") == 1.0
+
+
+def test_process_mode_crash_gives_the_waiting_call_to_the_replacement(
+    serve: Callable[..., Any],
+) -> None:
+    server = serve("slow.py", "--worker-mode", "process", "--max-request-wait-ms", "20000")
+    crashing = _Background(server, {"sleep": 0.5, "exit_after_sleep": True})
+    time.sleep(0.2)
+    waiting = _post(server, {"tag": "after"})
+    assert crashing.result().status_code == 502
+    assert waiting.status_code == 200
+    assert waiting.json()["tag"] == "after"
+
+
+def test_without_prefetch_a_free_worker_takes_the_oldest_call(
+    serve: Callable[..., Any],
+) -> None:
+    """--worker-prefetch 0: a call never waits behind a long run() while a worker is free."""
+    server = serve(
+        "slow.py",
+        "--max-concurrent-requests",
+        "2",
+        "--worker-prefetch",
+        "0",
+        "--max-request-wait-ms",
+        "20000",
+        metrics=True,
+    )
+    long = _Background(server, {"sleep": 3.0, "tag": "long"})
+    _wait_in_flight(server)
+    short = _Background(server, {"sleep": 0.3, "tag": "short"})
+    _wait_in_flight(server, 2)
+    queued = _Background(server, {"tag": "queued"})  # waits here, not in the long call's worker
+    deadline = time.monotonic() + 5
+    while _metric(server, "aksml_queue_depth") < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert queued.result().json()["tag"] == "queued"
+    assert long.response is None  # still running: the queued call did not wait for it
+    assert queued.result().json()["pid"] == short.result().json()["pid"]
+    assert long.result().status_code == 200
+
+
+def test_process_mode_idle_worker_that_dies_is_replaced(serve: Callable[..., Any]) -> None:
+    server = serve(
+        "slow.py", "--worker-mode", "process", "--max-request-wait-ms", "20000", metrics=True
+    )
+    pid = _post(server, {}).json()["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while _metric(server, "aksml_worker_restarts_total") < 1.0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    answer = _post(server, {})
+    assert answer.status_code == 200
+    assert answer.json()["pid"] != pid
 
 
 def test_process_mode_init_failure_exits_3(serve: Callable[..., Any]) -> None:

@@ -8,9 +8,11 @@ import sys
 from collections.abc import Awaitable, Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aksml.runtime import httpproto
-from aksml.runtime.httpproto import HttpRequest, HttpServer, Response
+from aksml.runtime.httpproto import HttpRequest, HttpServer, Response, find_head_end
 
 LOOPBACK = "127.0.0.1"
 
@@ -418,3 +420,15 @@ def test_connections_past_the_cap_are_closed_at_once() -> None:
             w.close()
 
     serve_deep(scenario, max_connections=2)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"\r\n\r\n", b"a", b"{}"]), max_size=60),
+    start=st.integers(min_value=0, max_value=80),
+)
+def test_find_head_end_is_bytes_find(data: list[bytes], start: int) -> None:
+    """The memchr-based search answers exactly what ``bytes.find`` answers, also on input
+    with more CRs than it steps over before falling back."""
+    blob = b"".join(data)
+    assert find_head_end(blob, start) == blob.find(b"\r\n\r\n", start)

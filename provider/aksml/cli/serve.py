@@ -72,6 +72,7 @@ def serve(
     server_version_header: Annotated[bool | None, _flag(c.SERVER_VERSION_HEADER)] = None,
     service_version: Annotated[str | None, _opt(c.SERVICE_VERSION)] = None,
     worker_mode: Annotated[str | None, _opt(c.WORKER_MODE)] = None,
+    worker_prefetch: Annotated[str | None, _opt(c.WORKER_PREFETCH)] = None,
     show_keys: Annotated[bool | None, _flag(c.SHOW_KEYS)] = None,
     engine: Annotated[
         str | None,

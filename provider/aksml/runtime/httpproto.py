@@ -192,12 +192,32 @@ _HEAD_TIMEOUT = _error(408, "The request head was not received in time.")
 _BODY_TIMEOUT = _error(408, "The request body was not received in time.")
 _INTERNAL = (500, [(b"content-type", _JSON_CT)], b'{"message": "Internal server error."}')
 _END_OF_HEAD = b"\r\n\r\n"
+_FIND_MISSES = 8
+"""CRs that start no head end :func:`find_head_end` steps over before the plain search."""
 _SLICE = 64 * 1024
 """Largest piece of a chunked body fed to the parser at once."""
 _HOST_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:%[]"
 """RFC 3986 host [":" port] characters (reg-name, IP literal, port); empty is allowed."""
 
 _CRLF = frozenset(b"\r\n")
+
+
+def find_head_end(data: bytes, start: int = 0) -> int:
+    """``data.find(b"\\r\\n\\r\\n", start)``, fast on request bodies.
+
+    CPython searches a 4-byte needle with a skip loop in C that, on JSON, advances a few bytes
+    per step (120 µs over 168 KB here), while a 1-byte find is ``memchr`` (under 2 µs). So look
+    for CR with ``memchr`` and check what follows; after a few CRs that start no head end, the
+    plain search takes over, so input full of CRs costs no more than before.
+    """
+    find = data.find
+    at = find(b"\r", start)
+    for _ in range(_FIND_MISSES):
+        if at < 0 or data.startswith(_END_OF_HEAD, at):
+            return at
+        at = find(b"\r", at + 1)
+    return at if at < 0 else find(_END_OF_HEAD, at)
+
 
 # parse states of a connection
 _IDLE = 0  # between requests (a head may have begun: leading bytes before on_message_begin)
@@ -463,7 +483,7 @@ class HttpProtocol(asyncio.Protocol):
         size = len(data)
         tail = self.tail
         window = tail + data if tail else data
-        end = window.find(_END_OF_HEAD)
+        end = find_head_end(window)
         n = size if end < 0 else end + 4 - len(tail)
         self.head_bytes += n
         if self.head_bytes > MAX_HEAD_BYTES:
@@ -472,7 +492,7 @@ class HttpProtocol(asyncio.Protocol):
         self.tail = window[-3:] if end < 0 else b""
         # the usual read: one head and its body; with no other head end after this one, no
         # other request can complete in it, so all of it goes in at once (see _after_head)
-        whole = n < size and data.find(_END_OF_HEAD, n) < 0
+        whole = n < size and find_head_end(data, n) < 0
         piece = data if whole or n >= size else data[:n]
         self.stash = b"" if piece is data else data[n:]
         try:
@@ -545,7 +565,7 @@ class HttpProtocol(asyncio.Protocol):
             return _SLICE
         tail = self.tail
         window = tail + data[:_SLICE] if tail else data[:_SLICE]
-        end = window.find(_END_OF_HEAD)
+        end = find_head_end(window)
         if end < 0:
             self.tail = window[-3:]
             return _SLICE

@@ -98,6 +98,8 @@ class RuntimeSettings:
     """Service version for telemetry (None: derived from the model directory)."""
     worker_mode: WorkerMode = "auto"
     """Requested worker mode (see :attr:`uses_processes`)."""
+    worker_prefetch: int = 1
+    """Process mode: calls a busy worker may hold in advance (0 or 1)."""
     show_keys: bool = False
     """Print key values at startup."""
     keys_generated: bool = False
@@ -244,6 +246,7 @@ _PARSERS: dict[str, tuple[c.RuntimeSetting, Callable[[c.RuntimeSetting, object],
     "server_version_header": (c.SERVER_VERSION_HEADER, _lenient_bool),
     "service_version": (c.SERVICE_VERSION, _text),
     "worker_mode": (c.WORKER_MODE, _choice("auto", "thread", "process")),
+    "worker_prefetch": (c.WORKER_PREFETCH, _int(0, 1)),
     "show_keys": (c.SHOW_KEYS, _bool),
 }
 

@@ -1,8 +1,12 @@
 """A worker process of process mode: loads score.py, runs init() once, then serves scoring
 calls from the front process over a socket, one at a time.
 
-Frames are a 4-byte big-endian length followed by a pickle. The first frame sent is
-``("ready", ScriptInfo)`` or ``("failed", message)``; then one ScoreResult per ScoreRequest.
+Frames from the worker are a 4-byte big-endian length followed by a pickle: first
+``("ready", ScriptInfo)`` or ``("failed", message)``, then one ScoreResult per call, in order
+-- or None when the call would start after its deadline (``time.monotonic()``; 0 = none): the
+front may hand a call in advance, and the queue-wait bound must hold when it starts. A call
+to the worker is a :data:`CALL` header, a pickle of ``(deadline, ScoreRequest without its
+body)`` and the body's raw bytes (not pickled: no extra copy of a large body on either side).
 EOF on the socket ends the worker. SIGINT/SIGTERM are ignored: the front process drains and
 then closes the socket (or kills a worker whose run() overran the scoring timeout).
 """
@@ -18,14 +22,37 @@ import signal
 import socket
 import struct
 import sys
+import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from aksml import contract as c
+from aksml.runtime.messages import ScoreRequest
 from aksml.runtime.script import LoadedScript, ScriptLoadError, ScriptLocation
 
 FRAME = struct.Struct("!I")
-"""Frame header: payload length."""
+"""Header of a frame from the worker: payload length."""
+CALL = struct.Struct("!II")
+"""Header of a call to the worker: length of the pickled rest, length of the body."""
+
+
+def encode_call(deadline: float, req: ScoreRequest) -> tuple[bytes, bytes, bytes]:
+    """A call to the worker as three buffers to write in order (the body is not copied)."""
+    rest = pickle.dumps((deadline, req._replace(body=b"")), protocol=pickle.HIGHEST_PROTOCOL)
+    return CALL.pack(len(rest), len(req.body)), rest, req.body
+
+
+def _read_call(stream: BinaryIO) -> tuple[float, ScoreRequest] | None:
+    header = stream.read(CALL.size)
+    if len(header) < CALL.size:
+        return None
+    rest_size, body_size = CALL.unpack(header)
+    rest = stream.read(rest_size)
+    body = stream.read(body_size)
+    if len(rest) < rest_size or len(body) < body_size:
+        return None
+    deadline, req = pickle.loads(rest)
+    return deadline, req._replace(body=body)
 
 
 def encode_frame(message: Any) -> bytes:
@@ -34,15 +61,7 @@ def encode_frame(message: Any) -> bytes:
     return FRAME.pack(len(payload)) + payload
 
 
-def _read_frame(stream: BinaryIO) -> Any:
-    header = stream.read(FRAME.size)
-    if len(header) < FRAME.size:
-        return None
-    (size,) = FRAME.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        return None
-    return pickle.loads(payload)
+_SKIPPED = encode_frame(None)
 
 
 def worker_main(fd: int, spec: dict[str, Any]) -> int:
@@ -89,11 +108,16 @@ def _serve(fd: int, spec: dict[str, Any]) -> int:
     sock.sendall(encode_frame(("ready", script.info)))
     handle = script.handle
     send = sock.sendall
+    clock = time.monotonic
     while True:
-        request = _read_frame(stream)
-        if request is None:
+        call = _read_call(stream)
+        if call is None:
             return c.EXIT_OK
-        send(encode_frame(handle(request)))
+        deadline, request = call
+        if deadline and clock() > deadline:
+            send(_SKIPPED)
+        else:
+            send(encode_frame(handle(request)))
 
 
 if __name__ == "__main__":
