@@ -19,7 +19,9 @@
 #
 # Build arguments:
 # * BASE_IMAGE: the Python base of both stages (default python:<PYTHON_VERSION>-slim from
-#   Docker Hub). It needs `python` (with pip, for the init container) at /usr/local/bin/python.
+#   Docker Hub). It needs `python` at /usr/local/bin/python with pip >= 22.3: the init
+#   container runs `python -m pip --python /opt/aksml/venv/bin/python install --target ...`,
+#   so packages are chosen for the runtime's interpreter (the build checks this).
 #   Without a registry, scripts/base-image builds one from Debian packages.
 # * UV_VERSION: the uv used to export and install the lock (from PyPI).
 # * A CA bundle to trust (a TLS-intercepting proxy, a private index): pass it as the build
@@ -70,6 +72,8 @@ RUN groupadd --gid "${UID}" aksml \
  && mkdir -p /var/azureml-app /opt/aksml/packages \
  && chown "${UID}:${UID}" /var/azureml-app /opt/aksml/packages
 COPY --from=build /opt/aksml/venv /opt/aksml/venv
+# the init container's installer: the base pip, installing for the runtime's interpreter
+RUN /usr/local/bin/python -m pip --python /opt/aksml/venv/bin/python --version > /dev/null
 ENV PATH=/opt/aksml/venv/bin:$PATH \
     HOME=/tmp \
     TMPDIR=/tmp \

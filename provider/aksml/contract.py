@@ -224,9 +224,15 @@ PRIMARY_KEY_FILE: Final = "primaryKey"
 SECONDARY_KEY_FILE: Final = "secondaryKey"
 PACKAGES_DIR: Final = "/opt/aksml/packages"
 """Init-container pip target for the score.py environment; on the runtime's PYTHONPATH."""
+RUNTIME_VENV: Final = "/opt/aksml/venv"
+"""The runtime image's virtualenv (the repository's Dockerfile, ``uv venv``): ``aksml serve``
+and its locked dependencies; it has no pip."""
+RUNTIME_PYTHON: Final = f"{RUNTIME_VENV}/bin/python"
+"""The interpreter that runs ``aksml serve`` and so imports score.py's packages."""
 SYSTEM_PYTHON: Final = "/usr/local/bin/python"
-"""The runtime image's base interpreter (python:slim), which has pip; the runtime's own
-virtualenv (``/opt/aksml/venv``, made by ``uv venv``) has none, so package installs use this."""
+"""The runtime image's base interpreter (python:slim), which has pip (>= 22.3). Package
+installs run its pip with ``--python`` :data:`RUNTIME_PYTHON`, so wheels and environment
+markers are chosen for the interpreter that imports them."""
 TMP_DIR: Final = "/tmp"
 DEFAULT_MAX_REQUEST_WAIT_MS: Final[int] = default("max_request_wait_time")
 """max_request_wait_time default (AML v1), from the parameter table."""

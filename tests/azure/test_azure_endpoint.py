@@ -29,6 +29,7 @@ from aksml.plan.metadata import (
     WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
     WORKLOAD_IDENTITY_USE_LABEL,
 )
+from startable import script_args
 
 Install = Callable[..., Recorder]
 FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -44,7 +45,8 @@ def _model(tmp_path: Path) -> str:
 def _endpoint(args: dict[str, Any]) -> None:
     @pulumi.runtime.test  # type: ignore[misc]
     def body() -> pulumi.Output[Any]:
-        return AksEndpoint("churn", args).scoring_uri  # type: ignore[arg-type]
+        versions = [script_args(**v) for v in args["versions"]]
+        return AksEndpoint("churn", {**args, "versions": versions}).scoring_uri  # type: ignore[arg-type]
 
     body()
 

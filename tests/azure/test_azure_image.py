@@ -33,6 +33,7 @@ from aksml.azure.resources import AzureServiceResources, AzureServiceResourcesAr
 from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
 from aksml.plan.settings import DEFAULT_IMAGE
+from startable import SCRIPT_ARGS
 
 Install = Callable[..., Recorder]
 REPO_DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
@@ -111,6 +112,11 @@ def test_dockerfile_matches_the_runtime_image_it_builds_on() -> None:
     assert "ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim" in runtime
     assert "FROM ${BASE_IMAGE} AS base" in runtime and "/usr/local/bin/python" in runtime
     assert f"uv venv {images.RUNTIME_VENV}" in runtime  # not --seed: that venv has no pip
+    # the plan's install init container runs exactly this (pip >= 22.3 has --python)
+    assert (
+        f"RUN {contract.SYSTEM_PYTHON} -m pip --python {contract.RUNTIME_PYTHON} --version"
+        in runtime
+    )
     assert "--seed" not in runtime and "pip==" not in runtime
     assert f"PATH={images.RUNTIME_VENV}/bin:$PATH" in runtime
     assert f"USER {images.RUNTIME_USER}" in runtime
@@ -519,6 +525,7 @@ def test_webservice_token_auth_application_feeds_runtime_issuer_and_audience(
     rec = azure_mocks()
     _service(
         {
+            **SCRIPT_ARGS,
             "namespace": "ml",
             "auth_enabled": False,
             "token_auth_enabled": True,

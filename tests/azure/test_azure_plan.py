@@ -10,9 +10,10 @@ import kubernetes_validate
 import pytest
 
 from aksml import contract
-from aksml.plan import WorkloadSettings, plan_webservice
+from aksml.plan import plan_webservice
 from aksml.plan.settings import ModelRef, ModelSource
 from aksml.v1 import deploy_configuration
+from startable import scripted
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 URL = "https://acct1.blob.core.windows.net/models/churn/2"
@@ -20,7 +21,7 @@ URL = "https://acct1.blob.core.windows.net/models/churn/2"
 
 def _deployment(blobfuse: bool, client_id: str | None) -> dict[str, Any]:
     config = deploy_configuration(blobfuse_enabled=blobfuse, num_replicas=1).resolve()
-    work = WorkloadSettings(
+    work = scripted(
         models=(ModelRef(name="churn", version="2", source=ModelSource.BLOB, url=URL),),
         workload_identity_client_id=client_id,
     )

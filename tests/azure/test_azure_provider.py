@@ -11,6 +11,7 @@ import pulumi
 from azure_fakes import CLUSTER_NAME, RG, Recorder, unwrap
 
 from aksml.package import component_provider
+from startable import SCRIPT_ARGS
 
 Install = Callable[..., Recorder]
 
@@ -20,6 +21,8 @@ async def test_construct_with_azure_section(azure_mocks: Install, tmp_path: Path
     (tmp_path / "model.pkl").write_bytes(b"pickle")
     rec = azure_mocks()
     inputs = {
+        "entryScript": SCRIPT_ARGS["entry_script"],
+        "codeInImage": SCRIPT_ARGS["code_in_image"],
         "computeTargetName": CLUSTER_NAME,
         "namespace": "ml",
         "collectModelData": True,

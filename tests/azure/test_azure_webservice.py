@@ -28,6 +28,7 @@ from aksml.plan.metadata import (
     WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
     WORKLOAD_IDENTITY_USE_LABEL,
 )
+from startable import SCRIPT_ARGS, script_args
 
 Install = Callable[..., Recorder]
 WS = "aksml:index:AksWebservice"
@@ -48,7 +49,7 @@ def _make(args: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> A
 
     @pulumi.runtime.test  # type: ignore[misc]
     def body() -> pulumi.Output[Any]:
-        iris = AksWebservice("iris", args, opts)  # type: ignore[arg-type]
+        iris = AksWebservice("iris", script_args(**args), opts)  # type: ignore[arg-type]
         captured["iris"] = iris
         return iris.scoring_uri
 
@@ -185,6 +186,7 @@ def test_stack_provider_wins_over_cluster_credentials(azure_mocks: Install) -> N
         iris = AksWebservice(
             "iris",
             {
+                **SCRIPT_ARGS,
                 "compute_target_name": CLUSTER_NAME,
                 "enable_app_insights": True,
                 "azure": {"resource_group_name": RG},

@@ -15,6 +15,7 @@ from pulumi.provider.server import ComponentInitError
 from aksml import v1
 from aksml.components.webservice import AksWebservice
 from aksml.package import SCHEMA_FILE, component_provider, schema_json
+from startable import SCRIPT_ARGS
 
 TOKEN = "aksml:index:AksWebservice"
 
@@ -59,6 +60,7 @@ def test_schema_uses_enums_for_closed_sets() -> None:
 
 
 PY_ARGS: dict[str, Any] = {
+    **SCRIPT_ARGS,
     "cpu_cores": 0.5,
     "memory_gb": 1.0,
     "autoscale_enabled": True,
@@ -68,6 +70,8 @@ PY_ARGS: dict[str, Any] = {
     "models": [{"name": "iris", "version": "3", "source": "url", "url": "https://x.test/m.pkl"}],
 }
 CAMEL_ARGS: dict[str, Any] = {
+    "entryScript": SCRIPT_ARGS["entry_script"],
+    "codeInImage": SCRIPT_ARGS["code_in_image"],
     "cpuCores": 0.5,
     "memoryGb": 1.0,
     "autoscaleEnabled": True,

@@ -13,6 +13,7 @@ import pytest
 
 from aksml import v1
 from aksml.components.webservice import AksWebservice
+from startable import script_args
 
 Inputs = dict[str, dict[str, Any]]  # resource type suffix -> unwrapped inputs
 
@@ -201,7 +202,7 @@ def test_table_covers_every_parameter() -> None:
 async def test_parameter_lands(param: str, pulumi_mocks: Any) -> None:
     env = pulumi_mocks()
     args, where, expected = ROWS[param]
-    ws = AksWebservice("svc", args)  # type: ignore[arg-type]
+    ws = AksWebservice("svc", script_args(**args))  # type: ignore[arg-type]
     await pulumi.Output.all(*[r.urn for r in ws.resources.values()]).future()
     inputs: Inputs = {}
     for reg in env.recorder.children():

@@ -13,12 +13,14 @@ from aksml.components.args import AksWebserviceArgs
 from aksml.components.endpoint_args import AksEndpointArgs
 from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
+from startable import SCRIPT_ARGS, script_args
 
 MockFactory = Any
 RANDOM = "random:index/randomPassword:RandomPassword"
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 SCALED = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 GATEWAY_KEDA: dict[str, Any] = {
+    **SCRIPT_ARGS,
     "exposure": "gateway",
     "gateway": {"parent_refs": [{"name": "gw", "namespace": "infra"}]},
     "autoscaler": "keda",
@@ -97,7 +99,7 @@ def test_timeouts_are_custom_timeouts_on_rollout_and_route(
 @pulumi.runtime.test
 def test_key_generation_replaces_only_that_key(pulumi_mocks: MockFactory) -> pulumi.Output[Any]:
     env = pulumi_mocks()
-    ws = AksWebservice("iris", {"secondary_key_generation": 2})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "secondary_key_generation": 2})
 
     def check(_: Any) -> None:
         keepers = {
@@ -122,6 +124,6 @@ def test_bad_values_name_the_argument(
 ) -> None:
     pulumi_mocks()
     with pytest.raises(WebserviceException) as err:
-        AksWebservice("iris", args)  # type: ignore[arg-type]
+        AksWebservice("iris", script_args(**args))  # type: ignore[arg-type]
     assert err.value.message.startswith("Error, AksWebservice argument")
     assert message in err.value.message

@@ -13,6 +13,7 @@ import aksml
 from aksml import contract
 from aksml.components.webservice import AksWebservice
 from aksml.errors import WebserviceException
+from startable import SCRIPT_ARGS
 
 MockFactory = Any
 
@@ -35,7 +36,7 @@ def child_summary(env: Any) -> list[tuple[str, str]]:
 @pulumi.runtime.test
 def test_default_children_exact(pulumi_mocks: MockFactory) -> pulumi.Output[Any]:
     env = pulumi_mocks()
-    ws = AksWebservice("iris", {})
+    ws = AksWebservice("iris", SCRIPT_ARGS)
 
     def check(_: Any) -> None:
         assert child_summary(env) == sorted(
@@ -72,7 +73,7 @@ def test_default_children_exact(pulumi_mocks: MockFactory) -> pulumi.Output[Any]
 @pulumi.runtime.test
 def test_children_are_parented_to_the_component(pulumi_mocks: MockFactory) -> pulumi.Output[Any]:
     env = pulumi_mocks()
-    ws = AksWebservice("iris", {"exposure": "load_balancer"})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "exposure": "load_balancer"})
 
     def check(_: Any) -> None:
         child_urns = [u for u in env.urns() if "::iris-" in u]
@@ -86,7 +87,7 @@ def test_children_are_parented_to_the_component(pulumi_mocks: MockFactory) -> pu
 @pulumi.runtime.test
 async def test_outputs_with_load_balancer_address(pulumi_mocks: MockFactory) -> None:
     pulumi_mocks(lb_address={"ip": "20.1.2.3"})
-    ws = AksWebservice("iris", {"exposure": "load_balancer", "namespace": "ml"})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "exposure": "load_balancer", "namespace": "ml"})
     assert await ws.scoring_uri.future() == "http://20.1.2.3/api/v1/service/iris/score"
     assert await ws.swagger_uri.future() == "http://20.1.2.3/api/v1/service/iris/swagger.json"
     assert await ws.namespace.future() == "ml"
@@ -111,14 +112,14 @@ async def test_outputs_with_load_balancer_address(pulumi_mocks: MockFactory) -> 
 @pulumi.runtime.test
 async def test_load_balancer_hostname(pulumi_mocks: MockFactory) -> None:
     pulumi_mocks(lb_address={"hostname": "lb.example.net"})
-    ws = AksWebservice("iris", {"exposure": "load_balancer"})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "exposure": "load_balancer"})
     assert await ws.scoring_uri.future() == "http://lb.example.net/api/v1/service/iris/score"
 
 
 @pulumi.runtime.test
 async def test_load_balancer_without_address_does_not_crash(pulumi_mocks: MockFactory) -> None:
     pulumi_mocks(lb_address=None, deployment_status=None)
-    ws = AksWebservice("iris", {"exposure": "load_balancer", "skip_await": True})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "exposure": "load_balancer", "skip_await": True})
     assert await ws.scoring_uri.future() == (
         "http://iris.default.svc.cluster.local/api/v1/service/iris/score"
     )
@@ -130,7 +131,7 @@ async def test_load_balancer_without_address_does_not_crash(pulumi_mocks: MockFa
 @pulumi.runtime.test
 def test_skip_await_annotates(pulumi_mocks: MockFactory) -> pulumi.Output[Any]:
     env = pulumi_mocks()
-    ws = AksWebservice("iris", {"skip_await": True, "exposure": "load_balancer"})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "skip_await": True, "exposure": "load_balancer"})
 
     def check(_: Any) -> None:
         for typ in ("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"):
@@ -146,7 +147,7 @@ async def test_preview_mode_unknown_outputs_and_checks_run(pulumi_mocks: MockFac
     """In preview the generated keys are unknown: the Secret input is unknown and the key
     outputs are not known; the static parts are still asserted (and counted)."""
     env = pulumi_mocks(preview=True)
-    ws = AksWebservice("iris", {"exposure": "cluster"})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "exposure": "cluster"})
     ran = []
     assert not await ws.primary_key.is_known()
     assert not await ws.deployment_status.is_known()
@@ -167,7 +168,7 @@ async def test_given_keys_are_used_and_secret(pulumi_mocks: MockFactory) -> None
     env = pulumi_mocks()
     ws = AksWebservice(
         "iris",
-        {"primary_key": "p" * 32, "secondary_key": pulumi.Output.secret("s" * 32)},
+        {**SCRIPT_ARGS, "primary_key": "p" * 32, "secondary_key": pulumi.Output.secret("s" * 32)},
     )
     assert await ws.primary_key.future() == "p" * 32
     assert await ws.secondary_key.future() == "s" * 32
@@ -185,7 +186,9 @@ async def test_given_keys_are_used_and_secret(pulumi_mocks: MockFactory) -> None
 @pulumi.runtime.test
 def test_output_image_is_substituted(pulumi_mocks: MockFactory) -> pulumi.Output[Any]:
     env = pulumi_mocks()
-    ws = AksWebservice("iris", {"image": pulumi.Output.from_input("acr.io/runtime@sha256:abc")})
+    ws = AksWebservice(
+        "iris", {**SCRIPT_ARGS, "image": pulumi.Output.from_input("acr.io/runtime@sha256:abc")}
+    )
 
     def check(_: Any) -> None:
         pod = env.recorder.one("kubernetes:apps/v1:Deployment")["spec"]["template"]["spec"]
@@ -254,7 +257,7 @@ def test_deploy_configuration_is_the_v1_call_site() -> None:
 def test_deployment_config_object_and_json(pulumi_mocks: MockFactory) -> pulumi.Output[Any]:
     env = pulumi_mocks()
     config = AksWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=1, num_replicas=2)
-    a = AksWebservice("svc-obj", {"deployment_config": config, "memory_gb": 2})
+    a = AksWebservice("svc-obj", {**SCRIPT_ARGS, "deployment_config": config, "memory_gb": 2})
     text = json.dumps(
         {
             "computeType": "AKS",
@@ -262,7 +265,7 @@ def test_deployment_config_object_and_json(pulumi_mocks: MockFactory) -> pulumi.
             "numReplicas": 3,
         }
     )
-    b = AksWebservice("svc-json", {"deployment_config": text})
+    b = AksWebservice("svc-json", {**SCRIPT_ARGS, "deployment_config": text})
 
     def check(_: Any) -> None:
         deployments = {
@@ -328,6 +331,7 @@ def test_gateway_and_keda_are_custom_resources(pulumi_mocks: MockFactory) -> pul
     ws = AksWebservice(
         "iris",
         {
+            **SCRIPT_ARGS,
             "exposure": "gateway",
             "gateway": {
                 "parent_refs": [{"name": "gw", "namespace": "infra"}],
@@ -360,14 +364,16 @@ def self_check_uri(uri: str) -> None:
 @pulumi.runtime.test
 async def test_hostless_ingress_uses_the_ingress_address(pulumi_mocks: MockFactory) -> None:
     pulumi_mocks(lb_address={"ip": "10.0.0.7"})
-    ws = AksWebservice("iris", {"exposure": "ingress", "ingress": {"tls_secret_name": "tls"}})
+    ws = AksWebservice(
+        "iris", {**SCRIPT_ARGS, "exposure": "ingress", "ingress": {"tls_secret_name": "tls"}}
+    )
     assert await ws.scoring_uri.future() == "https://10.0.0.7/api/v1/service/iris/score"
 
 
 @pulumi.runtime.test
 async def test_hostless_ingress_without_address_falls_back(pulumi_mocks: MockFactory) -> None:
     pulumi_mocks(lb_address=None)
-    ws = AksWebservice("iris", {"exposure": "ingress"})
+    ws = AksWebservice("iris", {**SCRIPT_ARGS, "exposure": "ingress"})
     assert await ws.swagger_uri.future() == (
         "http://iris.default.svc.cluster.local/api/v1/service/iris/swagger.json"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from startable import SCRIPT_ARGS
+
 GATEWAY = {
     "parent_refs": [{"name": "shared", "namespace": "gateways"}],
     "hostnames": ["ml.example.com"],
@@ -16,8 +18,13 @@ def ab_args(**overrides: Any) -> dict[str, Any]:
         "exposure": "gateway",
         "gateway": GATEWAY,
         "versions": [
-            {"version_name": "blue", "is_default": True, "version_type": "control"},
-            {"version_name": "green", "traffic_percentile": 10, "version_type": "treatment"},
+            {**SCRIPT_ARGS, "version_name": "blue", "is_default": True, "version_type": "control"},
+            {
+                **SCRIPT_ARGS,
+                "version_name": "green",
+                "traffic_percentile": 10,
+                "version_type": "treatment",
+            },
         ],
     }
     args.update(overrides)

@@ -12,11 +12,10 @@ import json
 import runpy
 from pathlib import Path
 
-from conftest import validate_object
-
 from aksml.offline.render import render_program, render_source
 from aksml.plan import file_name, to_yaml
 from aksml.plan.checks import consistency_problems, pod_security_problems
+from conftest import validate_object
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "ab-test"
@@ -60,7 +59,8 @@ def test_endpoint_config_file_renders_its_first_version(tmp_path: Path) -> None:
             }
         )
     )
-    objs = render_source(source)
+    (tmp_path / "score.py").write_text("def init():\n    pass\n")
+    objs = render_source(source, entry_script="score.py")
     names = [(o["kind"], o["metadata"]["name"]) for o in objs]
     assert ("Deployment", "scoring-blue") in names and ("Service", "scoring") in names
     assert ("Secret", "scoring-keys") in names

@@ -16,6 +16,7 @@ from endpoint_helpers import ab_args
 
 from aksml.components.endpoint import AksEndpoint
 from aksml.components.webservice import AksWebservice
+from startable import SCRIPT_ARGS
 
 
 def record_dependencies(env: Any) -> dict[str, set[str]]:
@@ -78,7 +79,7 @@ def test_deployment_waits_for_what_it_mounts(pulumi_mocks: Any) -> pulumi.Output
     deps = record_dependencies(pulumi_mocks())
     service = AksWebservice(
         "iris",
-        {"exposure": "ingress", "ingress": {"host": "ml.example.com"}},  # type: ignore[typeddict-item]
+        {**SCRIPT_ARGS, "exposure": "ingress", "ingress": {"host": "ml.example.com"}},  # type: ignore[typeddict-item]
     )
 
     def check(_: Any) -> None:
@@ -95,7 +96,7 @@ def test_model_data_without_blob_url_warns_at_preview(
     pulumi_mocks(preview=True)
     warned: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warned.append(message))
-    service = AksWebservice("iris", {"collect_model_data": True})  # type: ignore[typeddict-item]
+    service = AksWebservice("iris", {**SCRIPT_ARGS, "collect_model_data": True})  # type: ignore[typeddict-item]
 
     def check(_: Any) -> None:
         (warning,) = warned

@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import validate_object
 from endpoint_helpers import ab_args
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +23,8 @@ from aksml.plan.endpoint import (
     route_weights,
 )
 from aksml.v1 import resolve_traffic
+from conftest import validate_object
+from startable import SCRIPT_ARGS
 
 Objs = list[dict[str, Any]]
 
@@ -255,7 +256,7 @@ def test_weights_always_sum_to_100(names: list[str], data: st.DataObject) -> Non
             budget -= share
             entry["traffic_percentile"] = share
         versions.append(entry)
-    objs = plan(ab_args(versions=versions), name="epx")
+    objs = plan(ab_args(versions=[{**SCRIPT_ARGS, **v} for v in versions]), name="epx")
     weights = [b["weight"] for b in split_rule(objs)["backendRefs"]]
     total = sum(weights)
     assert total in (100, 10000)

@@ -9,6 +9,7 @@ from aksml.errors import WebserviceException
 from aksml.plan.endpoint import endpoint_input_from_args, plan_endpoint
 from aksml.v1 import endpoint_deploy_configuration
 from aksml.v1.versions import EndpointConfiguration
+from startable import SCRIPT_ARGS
 
 GATEWAY = {"parent_refs": [{"name": "shared"}]}
 
@@ -18,7 +19,7 @@ def start() -> EndpointConfiguration:
         version_name="blue", cpu_cores=0.5, auth_enabled=True, tags={"team": "ml"}
     )
     return EndpointConfiguration.from_deploy_configuration(
-        "abtest", config, exposure="gateway", gateway=GATEWAY
+        "abtest", config, exposure="gateway", gateway=GATEWAY, first_version=SCRIPT_ARGS
     )
 
 
@@ -36,7 +37,9 @@ def test_first_version_from_deploy_configuration() -> None:
 
 def test_create_version_with_resources_works_and_plans() -> None:
     # v1 bug 2: cpu_cores/memory_gb on create_version raised AttributeError
-    ep = start().create_version("green", traffic_percentile=10, cpu_cores=1, memory_gb=2)
+    ep = start().create_version(
+        "green", traffic_percentile=10, cpu_cores=1, memory_gb=2, workload=SCRIPT_ARGS
+    )
     assert ep.traffic() == {"blue": 90.0, "green": 10.0}
     assert ep.version("green")["version_type"] == "treatment"
     objs = plan_endpoint(endpoint_input_from_args("abtest", ep.to_args()))

@@ -26,6 +26,7 @@ from aksml.plan import (
     plan_webservice,
 )
 from aksml.v1.resolved import ResolvedServiceConfig
+from startable import SCRIPT
 
 PACKAGE_CRD_DIR = Path(__file__).resolve().parents[2] / "provider" / "aksml" / "plan" / "crds"
 KUBERNETES_VERSIONS = ("1.30.0", "1.33.0")
@@ -144,7 +145,7 @@ def _scenarios() -> dict[str, tuple[ResolvedServiceConfig, WorkloadSettings]]:
         },
     )
     return {
-        "defaults": (make_config(), WorkloadSettings()),
+        "defaults": (make_config(), WorkloadSettings(entry_script=SCRIPT)),
         "load-balancer-keda": (
             make_config(tags={"team": "ml", "cost center": "a/b"}, properties={"p": "1"}),
             WorkloadSettings(
@@ -177,6 +178,7 @@ def _scenarios() -> dict[str, tuple[ResolvedServiceConfig, WorkloadSettings]]:
                 ingress=IngressSpec(host="ml.example.com", tls_secret_name="ml-tls"),
                 create_namespace=True,
                 image_pull_secrets=("acr",),
+                entry_script=SCRIPT,
                 models=(
                     ModelRef(
                         name="a",

@@ -11,6 +11,7 @@ import pytest
 
 from aksml.plan import WorkloadSettings, plan_webservice
 from aksml.plan.checks import consistency_problems, pod_security_problems
+from startable import scripted
 
 Objs = list[dict[str, Any]]
 
@@ -66,7 +67,7 @@ def _break_seccomp(objs: Objs) -> None:
     "breaker", [_break_privilege, _break_caps, _break_root, _break_hostpath, _break_seccomp]
 )
 def test_pod_security_check_catches(breaker: Callable[[Objs], None], config: Any) -> None:
-    objs = plan_webservice("abc", config())
+    objs = plan_webservice("abc", config(), scripted())
     breaker(objs)
     assert pod_security_problems(objs)
 
@@ -131,7 +132,7 @@ def _break_pdb(objs: Objs) -> None:
     ],
 )
 def test_consistency_check_catches(breaker: Callable[[Objs], None], config: Any) -> None:
-    objs = plan_webservice("abc", config())
+    objs = plan_webservice("abc", config(), scripted())
     assert consistency_problems(copy.deepcopy(objs)) == []
     breaker(objs)
     assert consistency_problems(objs)

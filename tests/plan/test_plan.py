@@ -29,6 +29,7 @@ from aksml.plan.endpoint import endpoint_input_from_args, plan_endpoint
 from aksml.plan.inputs import workload_from
 from aksml.plan.pod import CONFIGMAP_LIMIT_BYTES
 from aksml.plan.units import cpu_quantity, memory_quantity
+from startable import script_args, scripted
 
 Objs = list[dict[str, Any]]
 
@@ -252,7 +253,7 @@ LANDINGS: list[tuple[str, dict[str, Any], Callable[[Objs], Any], Any]] = [
 def test_seed_parameter_lands(
     param: str, overrides: dict[str, Any], where: Callable[[Objs], Any], expected: Any, config: Any
 ) -> None:
-    work = WorkloadSettings(
+    work = scripted(
         app_insights_connection_string="InstrumentationKey=k",
         token_issuer="https://login.microsoftonline.com/t/v2.0",  # used when token auth is on
         token_audience="api://ml",
@@ -265,9 +266,7 @@ def test_seed_parameter_lands(
 
 
 def test_autoscale_refresh_seconds_is_keda_polling_interval(config: Any) -> None:
-    objs = plan_webservice(
-        "svc", config(autoscale_refresh_seconds=15), WorkloadSettings(autoscaler="keda")
-    )
+    objs = plan_webservice("svc", config(autoscale_refresh_seconds=15), scripted(autoscaler="keda"))
     so = kind(objs, "ScaledObject")
     assert so["spec"]["pollingInterval"] == 15
     # AML utilisation: target 70% of 1 concurrent request per replica
@@ -279,7 +278,7 @@ def test_blobfuse_enabled_switches_blob_models_between_csi_and_download(config: 
     model = ModelRef(
         name="m", version="1", source="blob", url="https://acct.blob.core.windows.net/c/dir/m.pkl"
     )
-    work = WorkloadSettings(models=(model,))
+    work = scripted(models=(model,))
     mounted = kind(plan_webservice("svc", config(blobfuse_enabled=True), work), "Deployment")
     pod = mounted["spec"]["template"]["spec"]
     csi = [v for v in pod["volumes"] if "csi" in v]
@@ -295,13 +294,9 @@ def test_blobfuse_enabled_switches_blob_models_between_csi_and_download(config: 
 
 
 def test_model_dir_is_name_version_for_one_model(config: Any) -> None:
-    objs = plan_webservice(
-        "svc", config(), WorkloadSettings(models=(ModelRef(name="iris", version="3"),))
-    )
+    objs = plan_webservice("svc", config(), scripted(models=(ModelRef(name="iris", version="3"),)))
     assert env(objs)[contract.MODEL_DIR.env] == f"{contract.MODEL_ROOT_DIR}/iris/3"
-    two = WorkloadSettings(
-        models=(ModelRef(name="a", version="1"), ModelRef(name="b", version="1"))
-    )
+    two = scripted(models=(ModelRef(name="a", version="1"), ModelRef(name="b", version="1")))
     assert (
         env(plan_webservice("svc", config(), two))[contract.MODEL_DIR.env]
         == contract.MODEL_ROOT_DIR
@@ -309,7 +304,7 @@ def test_model_dir_is_name_version_for_one_model(config: Any) -> None:
 
 
 def test_environment_installs_into_packages_dir(config: Any) -> None:
-    work = WorkloadSettings(
+    work = scripted(
         environment=EnvironmentSpec(
             pip_requirements=("numpy==2.1.0",), index_url="https://mirror/simple"
         )
@@ -319,6 +314,14 @@ def test_environment_installs_into_packages_dir(config: Any) -> None:
     init = pod["initContainers"][0]
     assert init["name"] == "install-environment"
     assert init["command"][init["command"].index("--target") + 1] == contract.PACKAGES_DIR
+    # the base interpreter's pip, installing for the runtime's interpreter (which imports them)
+    assert init["command"][:6] == [
+        *(contract.SYSTEM_PYTHON, "-m", "pip", "--python", contract.RUNTIME_PYTHON, "install")
+    ]
+    assert (
+        init["image"]
+        == kind(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
+    )
     assert init["command"][-2:] == ["--index-url", "https://mirror/simple"]
     assert env(objs)["PYTHONPATH"] == contract.PACKAGES_DIR
     cm = kind(objs, "ConfigMap")
@@ -326,7 +329,7 @@ def test_environment_installs_into_packages_dir(config: Any) -> None:
 
 
 def test_defaults_are_secure(config: Any) -> None:
-    objs = plan_webservice("svc", config())
+    objs = plan_webservice("svc", config(), scripted())
     assert kind(objs, "Service")["spec"]["type"] == "ClusterIP"
     assert [o["kind"] for o in objs] == [
         "Secret",
@@ -357,7 +360,8 @@ def test_defaults_are_secure(config: Any) -> None:
 
 def test_single_replica_has_no_disruption_budget(config: Any) -> None:
     kinds = [
-        o["kind"] for o in plan_webservice("svc", config(num_replicas=1, autoscale_enabled=False))
+        o["kind"]
+        for o in plan_webservice("svc", config(num_replicas=1, autoscale_enabled=False), scripted())
     ]
     assert "PodDisruptionBudget" not in kinds and "HorizontalPodAutoscaler" not in kinds
 
@@ -386,7 +390,7 @@ def test_uris(exposure: str, extra: dict[str, Any], scoring: str, config: Any) -
 
 
 def test_load_balancer_without_address_uses_cluster_dns(config: Any) -> None:
-    work = WorkloadSettings(exposure=Exposure.LOAD_BALANCER)
+    work = scripted(exposure=Exposure.LOAD_BALANCER)
     assert service_uris("svc", config(namespace="ml"), work, None)[0] == (
         "http://svc.ml.svc.cluster.local/api/v1/service/svc/score"
     )
@@ -452,7 +456,7 @@ def test_in_place_changes_keep_replace_fields(change: dict[str, Any], config: An
 
 def test_code_change_rolls_the_deployment_by_name(config: Any) -> None:
     def cm_name(text: bytes) -> str:
-        work = WorkloadSettings(
+        work = scripted(
             entry_script="s.py", code=CodeBundle(directory_name="d", files={"s.py": text})
         )
         return str(kind(plan_webservice("svc", config(), work), "ConfigMap")["metadata"]["name"])
@@ -476,14 +480,14 @@ def test_invalid_service_name_is_the_v1_message(config: Any) -> None:
 @pytest.mark.parametrize(
     ("work", "message"),
     [
-        (WorkloadSettings(exposure="gateway"), "gateway settings"),
-        (WorkloadSettings(runtime_mode="proxy"), "proxy settings"),
+        (scripted(exposure="gateway"), "gateway settings"),
+        (scripted(runtime_mode="proxy"), "proxy settings"),
         (
-            WorkloadSettings(runtime_mode="proxy", proxy=ProxySpec(image="x", port=5001)),
+            scripted(runtime_mode="proxy", proxy=ProxySpec(image="x", port=5001)),
             "port 5001",
         ),
-        (WorkloadSettings(environment_variables={"AKSML_PORT": "1"}), "AKSML_PORT"),
-        (WorkloadSettings(models=(ModelRef(name="m", version="1", source="url"),)), "needs a url"),
+        (scripted(environment_variables={"AKSML_PORT": "1"}), "AKSML_PORT"),
+        (scripted(models=(ModelRef(name="m", version="1", source="url"),)), "needs a url"),
     ],
 )
 def test_impossible_combinations(work: WorkloadSettings, message: str, config: Any) -> None:
@@ -492,7 +496,7 @@ def test_impossible_combinations(work: WorkloadSettings, message: str, config: A
 
 
 def test_proxy_mode_gives_v1_resources_to_the_model_container(config: Any) -> None:
-    work = WorkloadSettings(runtime_mode="proxy", proxy=ProxySpec(image="me/model:1", port=8000))
+    work = scripted(runtime_mode="proxy", proxy=ProxySpec(image="me/model:1", port=8000))
     objs = plan_webservice("svc", config(cpu_cores=2, gpu_cores=1), work)
     containers = kind(objs, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["runtime", "model"]
@@ -523,20 +527,18 @@ def test_priority_class_name_lands_per_service_and_per_version(config: Any) -> N
         spec: dict[str, Any] = found["spec"]["template"]["spec"]
         return spec
 
-    work = workload_from({"priority_class_name": "ml-high", "code_in_image": True})
+    work = workload_from(script_args(priority_class_name="ml-high"))
     assert pod_spec(plan_webservice("svc", config(), work), "svc")["priorityClassName"] == "ml-high"
-    assert "priorityClassName" not in pod_spec(
-        plan_webservice("svc", config(), WorkloadSettings()), "svc"
-    )
+    assert "priorityClassName" not in pod_spec(plan_webservice("svc", config(), scripted()), "svc")
 
     versions = [
-        {"version_name": "blue", "priority_class_name": "ml-high"},
-        {"version_name": "green", "traffic_percentile": 0},
+        script_args(version_name="blue", priority_class_name="ml-high"),
+        script_args(version_name="green", traffic_percentile=0),
     ]
     objs = plan_endpoint(endpoint_input_from_args("abtest", {"versions": versions}))
     assert pod_spec(objs, "abtest-blue")["priorityClassName"] == "ml-high"
     assert "priorityClassName" not in pod_spec(objs, "abtest-green")
 
-    bad = WorkloadSettings(priority_class_name="High_Priority")
+    bad = scripted(priority_class_name="High_Priority")
     with pytest.raises(WebserviceException, match=r"spec\.priorityClassName: Invalid value"):
         plan_webservice("svc", config(), bad)

@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 
 from aksml.plan import WorkloadSettings, plan_webservice
+from startable import scripted
 
 
 def test_every_object_validates(
@@ -46,7 +47,9 @@ def test_scenarios_cover_both_custom_kinds(scenarios: dict[str, Any]) -> None:
 def test_core_validation_catches_a_wrong_field(
     validate: Callable[[dict[str, Any]], None], config: Callable[..., Any]
 ) -> None:
-    deployment = next(o for o in plan_webservice("abc", config()) if o["kind"] == "Deployment")
+    deployment = next(
+        o for o in plan_webservice("abc", config(), scripted()) if o["kind"] == "Deployment"
+    )
     deployment["spec"]["replicaz"] = 2
     with pytest.raises(kubernetes_validate.ValidationError):
         validate(deployment)

@@ -23,6 +23,7 @@ from aksml.plan import IngressSpec, ModelRef, ProxySpec, WorkloadSettings, plan_
 from aksml.plan.admission import deploy_problems
 from aksml.plan.checks import consistency_problems, pod_security_problems
 from aksml.v1 import SERVICE_NAME_REGEX, deploy_configuration, from_aml_json
+from startable import scripted
 
 
 def _plan_validator() -> Callable[[dict[str, Any]], None]:
@@ -108,7 +109,7 @@ def workloads(draw: st.DrawFn, token: bool, insights: bool) -> WorkloadSettings:
         extra["token_audience"] = "api://ml"
     if insights:
         extra["app_insights_connection_string"] = "InstrumentationKey=x"
-    return WorkloadSettings(
+    return scripted(
         exposure=exposure,
         autoscaler=draw(st.sampled_from(["hpa", "keda"])),
         models=tuple(ModelRef(name=m, version="1") for m in models),

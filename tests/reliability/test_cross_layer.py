@@ -7,9 +7,8 @@ the configuration with ``WebserviceException`` (preview fails, naming the parame
 runtime container's environment and arguments, resolved by the runtime's own settings parser
 (``aksml.runtime.settings.resolve_settings``), give a runtime that starts.
 
-Not covered: an in-process service on the default runtime image with no ``entry_script`` at
-all still plans, and the runtime then refuses to start ("--entry-script ... is required");
-every configuration here names a script.
+The entry script is drawn too: on the default runtime image (which sets no
+``AZUREML_ENTRY_SCRIPT``) an in-process service without one must be refused at preview.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from test_config_fuzz import valid_kwargs, workloads
 from aksml import contract
 from aksml.errors import WebserviceException
 from aksml.plan import WorkloadSettings, plan_webservice
+from aksml.plan.settings import DEFAULT_IMAGE
 from aksml.runtime.settings import FLAG_FIELDS, RuntimeSettings, resolve_settings
 from aksml.v1 import deploy_configuration
 
@@ -86,9 +86,10 @@ def configurations(draw: st.DrawFn) -> tuple[dict[str, Any], WorkloadSettings]:
             field: None for field in ("token_issuer", "token_audience") if draw(st.booleans())
         }
         work = work.model_copy(update=updates)
-    # score.py baked into the image (code_in_image); without any entry script the default
-    # image has nothing to run -- a gap the plan does not close yet (see the module docstring)
-    work = work.model_copy(update={"entry_script": "score.py"})
+    # score.py baked into the image (code_in_image), or no entry script at all: on the default
+    # image that leaves nothing to run, and preview must refuse it
+    assert work.image == DEFAULT_IMAGE  # the runtime image: no AZUREML_ENTRY_SCRIPT of its own
+    work = work.model_copy(update={"entry_script": "score.py" if draw(st.booleans()) else None})
     if draw(st.integers(0, 4)) == 0:  # a user variable named like a runtime setting
         env = dict(work.environment_variables)
         env[draw(st.sampled_from(RUNTIME_ENV))] = draw(st.sampled_from(["0", "abc", "99999"]))

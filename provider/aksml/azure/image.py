@@ -25,7 +25,7 @@ ACR_LOGIN_SUFFIX: Final = "azurecr.io"
 """DNS suffix of Azure Container Registry login servers (public cloud)."""
 KUBELET_IDENTITY_KEY: Final = "kubeletidentity"
 """Key of the kubelet's identity in a managed cluster's ``identityProfile``."""
-RUNTIME_VENV: Final = "/opt/aksml/venv"
+RUNTIME_VENV: Final = contract.RUNTIME_VENV
 """The runtime image's virtualenv (the repository's Dockerfile); requirements go into it."""
 SYSTEM_PYTHON: Final = contract.SYSTEM_PYTHON
 """The base image's own interpreter, whose pip installs into the runtime virtualenv."""
@@ -83,7 +83,7 @@ def dockerfile(recipe: ImageRecipe) -> str:
             "-m",
             "pip",
             "--python",
-            f"{RUNTIME_VENV}/bin/python",
+            contract.RUNTIME_PYTHON,
             "install",
             "--no-cache-dir",
             "--disable-pip-version-check",

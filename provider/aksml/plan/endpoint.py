@@ -57,6 +57,7 @@ from aksml.plan.metadata import (
     selector_labels,
 )
 from aksml.plan.settings import Exposure, WorkloadSettings, endpoint_level
+from aksml.plan.startup import startup_problems
 from aksml.plan.uris import swagger_uri_from, uri_host_and_scheme
 from aksml.plan.webservice import ServiceOptions, plan_webservice
 from aksml.v1 import (
@@ -459,6 +460,11 @@ class _EndpointBuilder:
             labels={ENDPOINT_LABEL: self.name, VERSION_LABEL: vname},
         )
         workload = version.workload.model_copy(update={"create_namespace": False})
+        problems = startup_problems(version.config, workload)
+        if problems:  # plan_webservice would refuse them too, without naming the version
+            raise WebserviceException(
+                "".join(f"Error, version {vname!r}: {problem}.\n" for problem in problems)
+            )
         return plan_webservice(
             version_object_name(self.name, vname), version.config, workload, options
         )

@@ -43,10 +43,15 @@ CONFIGMAP_LIMIT_BYTES = 1024 * 1024
 RUN_AS_USER = 10001
 """Numeric non-root UID/GID the pod runs as (restricted Pod Security)."""
 
-SIDECAR_CPU = "100m"
-"""Proxy mode: the runtime container's CPU request (the model container gets the v1 numbers)."""
-SIDECAR_MEMORY = "256Mi"
-"""Proxy mode: the runtime container's memory request."""
+SIDECAR_CPU_CORES = 0.1
+"""Proxy mode: the runtime container's CPU request in cores (the model container gets the v1
+numbers)."""
+SIDECAR_MEMORY_GB = 0.25
+"""Proxy mode: the runtime container's memory request in GiB."""
+SIDECAR_CPU = cpu_quantity(SIDECAR_CPU_CORES)
+""":data:`SIDECAR_CPU_CORES` as a quantity (``100m``)."""
+SIDECAR_MEMORY = memory_quantity(SIDECAR_MEMORY_GB)
+""":data:`SIDECAR_MEMORY_GB` as a quantity (``256Mi``)."""
 
 DATA_COLLECTION_DIR = "/var/aksml/data-collection"
 """collect_model_data without a blob URL: pod-local volume the runtime appends JSON lines to."""
@@ -251,6 +256,10 @@ class PodPlan:
             "image": self.work.image,
             "command": command,
             "env": [{"name": "HOME", "value": contract.TMP_DIR}],
+            # the pod's CPU and memory (never its GPUs): init containers run before the app
+            # containers, so this reserves nothing more, and cpu_cores_limit/memory_gb_limit
+            # cap them too
+            "resources": self.resources(gpu=False),
             "securityContext": container_security(),
             "volumeMounts": [dict(_TMP_MOUNT), *mounts],
         }
@@ -339,9 +348,11 @@ class PodPlan:
         out.volumes.append(
             {"name": "environment", "configMap": {"name": self.environment["metadata"]["name"]}}
         )
+        # the base interpreter's pip (the runtime's virtualenv has none), choosing wheels and
+        # markers for the runtime's interpreter, which imports the packages
         command = [
-            contract.SYSTEM_PYTHON,  # the runtime's virtualenv has no pip
-            *("-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check"),
+            *(contract.SYSTEM_PYTHON, "-m", "pip", "--python", contract.RUNTIME_PYTHON),
+            *("install", "--no-cache-dir", "--disable-pip-version-check"),
             *("--target", contract.PACKAGES_DIR),
             *("--requirement", f"{ENVIRONMENT_MOUNT_DIR}/requirements.txt"),
         ]
@@ -375,19 +386,35 @@ class PodPlan:
         """Proxy mode: the runtime fronts a model-server container."""
         return self.work.runtime_mode is RuntimeMode.PROXY and self.work.proxy is not None
 
-    def resources(self) -> Obj:
-        """Requests and limits from cpu_cores, memory_gb, their limits and gpu_cores."""
+    def _limits(self, least_cores: float = 0, least_gb: float = 0) -> dict[str, str]:
+        """cpu_cores_limit and memory_gb_limit (each only when set), at least the given floor."""
         cfg = self.config
-        requests = {"cpu": cpu_quantity(cfg.cpu_cores), "memory": memory_quantity(cfg.memory_gb)}
         limits: dict[str, str] = {}
         if cfg.cpu_cores_limit is not None:
-            limits["cpu"] = cpu_quantity(cfg.cpu_cores_limit, "cpu_cores_limit")
+            limits["cpu"] = cpu_quantity(max(cfg.cpu_cores_limit, least_cores), "cpu_cores_limit")
         if cfg.memory_gb_limit is not None:
-            limits["memory"] = memory_quantity(cfg.memory_gb_limit, "memory_gb_limit")
-        if cfg.gpu_cores > 0:
+            memory = max(cfg.memory_gb_limit, least_gb)
+            limits["memory"] = memory_quantity(memory, "memory_gb_limit")
+        return limits
+
+    def resources(self, gpu: bool = True) -> Obj:
+        """Requests and limits from cpu_cores, memory_gb, their limits and (``gpu``) gpu_cores."""
+        cfg = self.config
+        requests = {"cpu": cpu_quantity(cfg.cpu_cores), "memory": memory_quantity(cfg.memory_gb)}
+        limits = self._limits()
+        if gpu and cfg.gpu_cores > 0:
             requests["nvidia.com/gpu"] = str(cfg.gpu_cores)
             limits["nvidia.com/gpu"] = str(cfg.gpu_cores)
         out: Obj = {"requests": requests}
+        if limits:
+            out["limits"] = limits
+        return out
+
+    def sidecar_resources(self) -> Obj:
+        """Proxy mode's runtime container: its own small requests, capped by the v1 limits when
+        set (never below those requests), so the limits cover every container of the pod."""
+        out: Obj = {"requests": {"cpu": SIDECAR_CPU, "memory": SIDECAR_MEMORY}}
+        limits = self._limits(SIDECAR_CPU_CORES, SIDECAR_MEMORY_GB)
         if limits:
             out["limits"] = limits
         return out
@@ -492,11 +519,7 @@ class PodPlan:
                 "failureThreshold": 3,
             },
             "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
-            "resources": (
-                {"requests": {"cpu": SIDECAR_CPU, "memory": SIDECAR_MEMORY}}
-                if self.proxied()
-                else self.resources()
-            ),
+            "resources": self.sidecar_resources() if self.proxied() else self.resources(),
             "securityContext": container_security(),
             "volumeMounts": mounts,
         }

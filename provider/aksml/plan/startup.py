@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from aksml import contract
 from aksml.errors import WebserviceException
-from aksml.plan.settings import WorkloadSettings
+from aksml.plan.settings import RUNTIME_IMAGE_REPOSITORY, RuntimeMode, WorkloadSettings
 from aksml.v1.resolved import ResolvedServiceConfig
 
 DEFERRED_MARK = "${aksml:"
@@ -26,9 +27,37 @@ def _is_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+def _is_runtime_image(image: str) -> bool:
+    """Whether ``image`` is aksml's own runtime image (any tag or digest), which sets no
+    ``AZUREML_ENTRY_SCRIPT`` (the repository's Dockerfile): only an image built on it that
+    bakes the code in (``azure.image``, your own ``FROM``) sets one."""
+    name = image.split("@", 1)[0]
+    repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    return repository == RUNTIME_IMAGE_REPOSITORY
+
+
+def _entry_script_problem(work: WorkloadSettings) -> str | None:
+    """The runtime's ``--entry-script ... is required unless --upstream is given``: in-process
+    mode on the runtime image needs ``entry_script`` (proxy mode sets the upstream)."""
+    if work.runtime_mode is not RuntimeMode.IN_PROCESS or work.entry_script:
+        return None
+    if not _is_runtime_image(work.image):
+        return None  # a custom image may set AZUREML_ENTRY_SCRIPT itself (code baked in)
+    return (
+        f"entry_script is required with runtime_mode '{work.runtime_mode.value}' on the aksml "
+        f"runtime image ({work.image}): the runtime refuses to start without a score.py to "
+        f"load ({contract.ENTRY_SCRIPT.env}). Give entry_script (with source_directory; "
+        "aksml render of a configuration file: --entry-script), or an image that bakes the "
+        f"code in and sets {contract.ENTRY_SCRIPT.env}"
+    )
+
+
 def startup_problems(config: ResolvedServiceConfig, work: WorkloadSettings) -> list[str]:
     """Why the runtime would refuse to start with this configuration (empty: it starts)."""
     problems: list[str] = []
+    entry = _entry_script_problem(work)
+    if entry:
+        problems.append(entry)
     if config.token_auth_enabled:
         missing = [f for f in ("token_issuer", "token_audience") if not getattr(work, f)]
         if missing:
