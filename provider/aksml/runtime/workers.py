@@ -6,8 +6,8 @@ Hand-off without a task per call, and one call ahead: each worker's socket is re
 protocol on the event loop. While calls queue, each busy worker is also handed the oldest
 queued call *in advance* (at most one), so it starts that call the moment it sends its result,
 without waiting for the front process to be scheduled: on two cores shared by two workers, the
-front and the load generator, that wait was 0.4-0.5 ms per call (docs/benchmarks.md, "Two
-workers"). A call handed in advance still obeys ``max_request_wait_time``: the worker skips it
+front and the load generator, that wait was 0.4-0.5 ms per call (docs/benchmarks.md,
+"Reading"). A call handed in advance still obeys ``max_request_wait_time``: the worker skips it
 if it would start after its deadline (the front answers 503), and the front answers 503 at the
 deadline if the worker has not reached it by then.
 
