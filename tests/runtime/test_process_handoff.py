@@ -83,13 +83,12 @@ def _run(
 
     async def scenario() -> None:
         backend = ProcessBackend(settings)
-        spawned: list[_Worker] = []
 
         async def never_ready(index: int) -> Any:  # replacements never come up here
             await asyncio.sleep(3600)
 
         backend._spawn = never_ready  # type: ignore[method-assign]
-        fakes = []
+        fakes: list[_Worker] = []
         for i in range(workers):
             worker = _Worker(backend, i)
             worker.process = FakeProcess()  # type: ignore[assignment]
@@ -99,9 +98,8 @@ def _run(
             backend._idle.append(worker)
             fakes.append(worker)
         backend._started = True
-        spawned.extend(fakes)
         try:
-            await body(backend, spawned)
+            await body(backend, fakes)
         finally:
             backend._closing = True
             for task in list(backend._replacing):

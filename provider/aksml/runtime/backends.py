@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from queue import SimpleQueue
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from aksml.runtime.gate import Gate
 from aksml.runtime.messages import JSON_CT, ScoreRequest, ScoreResult, error_body
@@ -327,7 +327,7 @@ class ThreadBackend(Backend):
             elif now >= job.deadline:
                 queued.popleft()
                 if _claim(job):
-                    _settle(job, None, now - job.queued)
+                    settle(job, None, now - job.queued)
             else:
                 break
         busy = False
@@ -351,7 +351,7 @@ class ThreadBackend(Backend):
                     "its thread until it returns",
                     self.settings.scoring_timeout_ms,
                 )
-                _settle(
+                settle(
                     job,
                     timeout_result(self.settings.scoring_timeout_ms, elapsed),
                     job.started - job.queued,
@@ -367,7 +367,7 @@ class ThreadBackend(Backend):
         while self._queued:
             job = self._queued.popleft()
             if _claim(job):
-                _settle(job, None, now - job.queued)
+                settle(job, None, now - job.queued)
 
     def _work(self, index: int) -> None:
         loop = self._loop
@@ -401,7 +401,7 @@ class ThreadBackend(Backend):
                 continue  # refused meanwhile
             now = clock()
             if now > job.deadline:  # the loop was late refusing it: never admit it late
-                call_soon(_settle, job, None, now - job.queued)
+                call_soon(settle, job, None, now - job.queued)
                 continue
             job.started = now
             script = self._script
@@ -412,7 +412,7 @@ class ThreadBackend(Backend):
                 self._stream(job, result, now)
             running[index] = None
             try:
-                call_soon(_settle, job, result, now - job.queued)
+                call_soon(settle, job, result, now - job.queued)
             except RuntimeError:  # the server stopped while run() ran
                 return
 
@@ -425,7 +425,7 @@ class ThreadBackend(Backend):
         job.stream = stream
         try:
             loop.call_soon_threadsafe(
-                _settle,
+                settle,
                 job,
                 # the protocol writes a non-bytes body as a stream (httpproto.StreamBody)
                 result._replace(body=cast(bytes, stream), stream=None),
@@ -459,13 +459,22 @@ def _claim(job: _Job) -> bool:
     return True
 
 
-def _settle(job: _Job, result: ScoreResult | None, waited_s: float) -> None:
-    future = job.future
+class PendingCall(Protocol):
+    """A submitted call as the back ends keep it: its future and how to finish it."""
+
+    future: asyncio.Future[Any]
+    finish: Callable[[ScoreResult | None, float], Any]
+
+
+def settle(call: PendingCall, result: ScoreResult | None, waited_s: float) -> None:
+    """Answer a submitted call once: its future gets ``finish(result, waited_s)`` (later
+    answers are ignored; if finish raises, the connection still gets an answer, 500)."""
+    future = call.future
     if future.done():
         return
     try:
-        future.set_result(job.finish(result, waited_s))
-    except BaseException as exc:  # finish failed: the connection still gets an answer (500)
+        future.set_result(call.finish(result, waited_s))
+    except BaseException as exc:
         future.set_exception(exc)
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aksml import contract as c
-from aksml.runtime.backends import Backend, script_location, timeout_result
+from aksml.runtime.backends import Backend, script_location, settle, timeout_result
 from aksml.runtime.messages import ScoreRequest, ScoreResult, error_body
 from aksml.runtime.observe import service_identity
 from aksml.runtime.script import ScriptInfo, ScriptLoadError
@@ -75,17 +75,11 @@ class _Call:
         """The queue deadline while queued, the scoring timeout while running."""
 
     def settle(self, result: ScoreResult | None, waited_s: float) -> None:
-        """Answer the call once (later answers are ignored)."""
+        """Stop its timer and answer the call once (later answers are ignored)."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        future = self.future
-        if future.done():
-            return
-        try:
-            future.set_result(self.finish(result, waited_s))
-        except BaseException as exc:  # finish failed: the connection still gets an answer
-            future.set_exception(exc)
+        settle(self, result, waited_s)
 
 
 class _Worker(asyncio.Protocol):
@@ -115,7 +109,7 @@ class _Worker(asyncio.Protocol):
             end = FRAME.size + size
             if len(buffer) < end:
                 return
-            message = pickle.loads(bytes(buffer[FRAME.size : end]))
+            message = pickle.loads(buffer[FRAME.size : end])  # (a slice is already a copy)
             del buffer[:end]
             if not self.hello.done():
                 self.hello.set_result(message)
@@ -133,12 +127,13 @@ class _Worker(asyncio.Protocol):
         self.calls.append(call)
         self.transport.writelines(encode_call(call.deadline, call.req))
 
-    def kill(self) -> None:
-        """SIGKILL the worker and drop the socket (start-up failures and shutdown)."""
+    def kill(self, *, keep_socket: bool = False) -> None:
+        """SIGKILL the worker; drop the socket unless ``keep_socket`` (then what it sent before
+        dying is still read, up to the end: see ``ProcessBackend.on_lost``)."""
         self.gone = True
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
-        if self.transport is not None:
+        if self.transport is not None and not keep_socket:
             self.transport.close()
 
 
@@ -200,14 +195,15 @@ class ProcessBackend(Backend):
         in advance to a busy worker when one has room, else queued here."""
         loop = asyncio.get_running_loop()
         call = _Call(req, loop.create_future(), finish, time.perf_counter())
-        if self._idle and not self._live_queue():
+        queued = self._live_queue()
+        if self._idle and not queued:
             self._start(self._idle.popleft(), call)
         elif wait_s <= 0:
             call.settle(None, 0.0)
         else:
             call.deadline = time.monotonic() + wait_s
             call.timer = loop.call_later(wait_s, self._expire, call)
-            worker = None if self._live_queue() or not self._ahead else self._room_ahead()
+            worker = None if queued or not self._ahead else self._room_ahead()
             if worker is not None:
                 worker.send(call)
             else:
@@ -337,11 +333,9 @@ class ProcessBackend(Backend):
         """Kill a worker (SIGKILL; its socket stays open until the end is read) and start its
         replacement."""
         self.on_worker_restart()
-        worker.gone = True
+        worker.kill(keep_socket=True)
         if worker in self._idle:
             self._idle.remove(worker)
-        if worker.process is not None and worker.process.returncode is None:
-            worker.process.kill()
         task = asyncio.get_running_loop().create_task(self._respawn(worker))
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
